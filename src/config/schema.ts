@@ -1,0 +1,173 @@
+/**
+ * The configuration file's shape, defaults and rules. Keys are those of the
+ * administrator's YAML file; every object is strict so that a typo is an error
+ * instead of a setting silently left at its default.
+ */
+import { z } from 'zod';
+import { KNOWN_VERZUIMSOORTEN } from '../melding.js';
+
+/** Numbers where a string of digits is meant: YAML turns `0344` into 344, so refuse and ask for quotes. */
+function digits(length: number, what: string) {
+  return z.custom<string>((value) => typeof value === 'string' || typeof value === 'number', {
+    message: `expected ${what} as a quoted string of ${length} digits`,
+  }).superRefine((value, ctx) => {
+    if (typeof value === 'number') {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected ${what} as a string of ${length} digits, got the number ${value}: put it in quotes, e.g. "${String(value).padStart(length, '0')}" (YAML drops leading zeros)`,
+      });
+    } else if (!new RegExp(`^[0-9]{${length}}$`).test(value)) {
+      ctx.addIssue({ code: 'custom', message: `expected ${what}: exactly ${length} digits` });
+    }
+  });
+}
+
+const nonEmpty = z.string().trim().min(1, 'expected a non-empty string');
+const email = z.email('expected an e-mail address');
+
+const timezone = nonEmpty.refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'expected an IANA time zone such as Europe/Amsterdam');
+
+export const INSTANCE_ID = /^[a-z][a-z0-9_-]{0,31}$/;
+
+const instanceSchema = z.strictObject({
+  name: nonEmpty,
+  email,
+});
+
+const routingSchema = z
+  .strictObject({
+    instances: z.record(
+      z.string().regex(INSTANCE_ID, 'expected an instance id of lower-case letters, digits, - or _'),
+      instanceSchema,
+    ),
+    verzuimsoorten: z.record(
+      z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'expected a verzuimsoort code in upper case'),
+      nonEmpty,
+    ),
+    unknown: nonEmpty,
+  })
+  .superRefine((routing, ctx) => {
+    const ids = Object.keys(routing.instances);
+    if (ids.length !== 4) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['instances'],
+        message: `expected exactly 4 instances (DUO's forwarding form always asks for four; several may share an address), got ${ids.length}`,
+      });
+    }
+    const known = `one of the instances (${ids.join(', ')})`;
+    for (const [soort, instance] of Object.entries(routing.verzuimsoorten)) {
+      if (!ids.includes(instance)) {
+        ctx.addIssue({ code: 'custom', path: ['verzuimsoorten', soort], message: `"${instance}" is not ${known}` });
+      }
+    }
+    for (const soort of KNOWN_VERZUIMSOORTEN) {
+      if (!Object.hasOwn(routing.verzuimsoorten, soort)) {
+        ctx.addIssue({ code: 'custom', path: ['verzuimsoorten', soort], message: `missing: every known verzuimsoort must be assigned to ${known}` });
+      }
+    }
+    if (!ids.includes(routing.unknown)) {
+      ctx.addIssue({ code: 'custom', path: ['unknown'], message: `"${routing.unknown}" is not ${known}` });
+    }
+  });
+
+const tlsSchema = z
+  .strictObject({
+    cert: nonEmpty.optional(),
+    key: nonEmpty.optional(),
+    keyPassphrase: z.string().optional(),
+    pfx: nonEmpty.optional(),
+    pfxPassphrase: z.string().optional(),
+    trustAnchors: nonEmpty,
+    allowUnknownRoots: z.boolean().default(false),
+    expiryWarningDays: z.number().int().min(1).max(365).default(60),
+  })
+  .superRefine((tls, ctx) => {
+    if (tls.pfx !== undefined) {
+      if (tls.cert !== undefined || tls.key !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['pfx'], message: 'give either pfx or cert + key, not both' });
+      }
+    } else {
+      if (tls.cert === undefined) ctx.addIssue({ code: 'custom', path: ['cert'], message: 'required (or give pfx instead of cert + key)' });
+      if (tls.key === undefined) ctx.addIssue({ code: 'custom', path: ['key'], message: 'required (or give pfx instead of cert + key)' });
+    }
+  });
+
+const smtpSchema = z
+  .strictObject({
+    host: nonEmpty,
+    port: z.number().int().min(1).max(65535).default(587),
+    secure: z.boolean().default(false),
+    requireTLS: z.boolean().default(true),
+    allowPlaintext: z.boolean().default(false),
+    user: nonEmpty.optional(),
+    password: z.string().optional(),
+    from: nonEmpty,
+    ca: nonEmpty.optional(),
+  })
+  .superRefine((smtp, ctx) => {
+    if (!smtp.secure && !smtp.requireTLS && !smtp.allowPlaintext) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['requireTLS'],
+        message: 'false is only allowed together with allowPlaintext: true (mail about pupils must not cross the network in plain text by accident)',
+      });
+    }
+    if (smtp.user !== undefined && smtp.password === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['password'], message: 'required when smtp.user is set (use ${SMTP_PASSWORD} or SMTP_PASSWORD_FILE)' });
+    }
+  });
+
+export const configSchema = z.strictObject({
+  municipality: z.strictObject({
+    code: digits(4, 'the CBS gemeentecode'),
+    name: nonEmpty,
+    oin: digits(20, 'the OIN'),
+  }),
+  rod: z.strictObject({
+    url: z.url({ protocol: /^https$/, error: 'expected an https:// URL' }).transform((u) => u.replace(/\/+$/, '')),
+    pageSize: z.number().int().min(1).max(500).default(100),
+    timeoutSeconds: z.number().min(1).max(600).default(30),
+    reportStatus: z.enum(['none', 'IN_BEHANDELING']).default('none'),
+  }),
+  tls: tlsSchema,
+  schedule: z
+    .strictObject({
+      cron: nonEmpty.default('*/10 * * * *'),
+      timezone: timezone.default('Europe/Amsterdam'),
+    })
+    .default({ cron: '*/10 * * * *', timezone: 'Europe/Amsterdam' }),
+  sync: z.strictObject({ backlog: z.enum(['forward', 'store-only']).default('forward') }).default({ backlog: 'forward' }),
+  routing: routingSchema,
+  smtp: smtpSchema,
+  mail: z.strictObject({ content: z.enum(['full', 'minimal']).default('full') }).default({ content: 'full' }),
+  delivery: z
+    .strictObject({
+      maxAgeHours: z.number().min(1).default(72),
+      firstRetrySeconds: z.number().min(1).default(60),
+      maxRetryDelaySeconds: z.number().min(1).default(3600),
+    })
+    .refine((d) => d.maxRetryDelaySeconds >= d.firstRetrySeconds, {
+      path: ['maxRetryDelaySeconds'],
+      message: 'must not be lower than delivery.firstRetrySeconds',
+    })
+    .default({ maxAgeHours: 72, firstRetrySeconds: 60, maxRetryDelaySeconds: 3600 }),
+  storage: z.strictObject({ path: nonEmpty }),
+  retention: z.strictObject({ days: z.number().int().min(1).default(730) }).default({ days: 730 }),
+  alerts: z.strictObject({ email: email.optional() }).default({}),
+  log: z
+    .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
+    .default({ level: 'info' }),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type RoutingConfig = Config['routing'];
+export type TlsConfig = Config['tls'];
+export type SmtpConfig = Config['smtp'];
