@@ -1,0 +1,272 @@
+/**
+ * The simulated ROD's state: the mutation feed (a change log in which every
+ * change to a melding appends its full new state under a new volgnummer) and
+ * the knobs tests turn to make the feed misbehave the way the real one may:
+ * gaps between volgnummers, re-served mutations after a failover, 429/503
+ * answers, malformed records.
+ */
+import { readFileSync } from 'node:fs';
+import { MUNICIPALITY_STATUSES, type Verzuimmelding } from '../melding.js';
+import { validateItem } from '../rod/contract.js';
+import { Random } from './random.js';
+import { formatDateTime } from './time.js';
+
+export interface SimulatedFeedOptions {
+  /** The first volgnummer handed out (default 1). */
+  startVolgnummer?: number;
+  /** Up to this many volgnummers are skipped between two mutations, at random (default 3; 0 = contiguous). */
+  gapMax?: number;
+  seed?: number;
+  /** The clock for gewijzigdOp of status changes (default: the real one). */
+  now?: () => Date;
+}
+
+/** One request as the server saw it, for tests to assert on. */
+export interface SimulatedRequest {
+  method: string;
+  /** The path without the query string. */
+  path: string;
+  query?: string;
+  requestId?: string;
+  oin?: string;
+  status: number;
+}
+
+/** A status the municipality reported, with its toelichting (the feed item itself has no place for it). */
+export interface SimulatedStatusWijziging {
+  meldingsnummer: string;
+  status: string;
+  toelichting?: string;
+  volgnummer: number;
+}
+
+export interface InjectedFailure {
+  status: 429 | 503 | 500;
+  retryAfter?: string;
+}
+
+export interface FeedPage {
+  verzuimmeldingen: unknown[];
+  volgnummerTot: number;
+  meer: boolean;
+}
+
+interface Entry {
+  /** Where the entry sits in the feed; for a raw item this may not be visible in the item itself. */
+  volgnummer: number;
+  /** Undefined for a raw item without a usable gemeentecode: such an item is served to every gemeente. */
+  gemeentecode: string | undefined;
+  item: unknown;
+}
+
+/** Who may move a melding to what. Setting the status it already has is accepted separately. */
+const TRANSITIONS: Readonly<Record<string, readonly string[]>> = {
+  GEREGISTREERD: ['IN_BEHANDELING', 'TER_KENNISGEVING_AANGENOMEN'],
+  IN_BEHANDELING: ['AFGESLOTEN', 'TER_KENNISGEVING_AANGENOMEN'],
+};
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isVolgnummer(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
+}
+
+export class SimulatedFeed {
+  readonly requests: SimulatedRequest[] = [];
+  readonly statusWijzigingen: SimulatedStatusWijziging[] = [];
+
+  private readonly entries: Entry[] = [];
+  private readonly latest = new Map<string, Verzuimmelding>();
+  private readonly random: Random;
+  private readonly gapMax: number;
+  private readonly now: () => Date;
+  private nextVolgnummer: number;
+  private replayPending = 0;
+  private readonly failures: InjectedFailure[] = [];
+
+  constructor(options: SimulatedFeedOptions = {}) {
+    this.random = new Random(options.seed ?? 1);
+    this.gapMax = Math.max(0, Math.trunc(options.gapMax ?? 3));
+    this.nextVolgnummer = Math.max(1, Math.trunc(options.startVolgnummer ?? 1));
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** The highest volgnummer in the feed, 0 when it is empty. */
+  get lastVolgnummer(): number {
+    return this.entries.length ? this.entries[this.entries.length - 1]!.volgnummer : 0;
+  }
+
+  /** How many mutations (valid or raw) the feed holds. */
+  get size(): number {
+    return this.entries.length;
+  }
+
+  /**
+   * Appends a mutation. Without a volgnummer it gets the next one, after a
+   * random gap; with one, it is placed where that volgnummer belongs.
+   */
+  append(melding: Omit<Verzuimmelding, 'volgnummer'> | Verzuimmelding): Verzuimmelding {
+    const given = (melding as Partial<Verzuimmelding>).volgnummer;
+    const volgnummer = isVolgnummer(given) ? given : this.takeVolgnummer();
+    // volgnummer right after meldingsnummer, as ROD lists it.
+    const copy = structuredClone(melding);
+    const stored: Verzuimmelding = Object.assign({ meldingsnummer: copy.meldingsnummer, volgnummer }, copy, { volgnummer });
+    this.insert({ volgnummer, gemeentecode: stored.gemeentecode, item: stored });
+    const previous = this.latest.get(stored.meldingsnummer);
+    if (!previous || previous.volgnummer <= volgnummer) this.latest.set(stored.meldingsnummer, stored);
+    return structuredClone(stored);
+  }
+
+  /**
+   * Appends a record served exactly as given, however malformed, so a test can
+   * watch the client quarantine it. An object without a volgnummer gets one;
+   * anything else keeps what it has and only occupies a place in the feed.
+   */
+  appendRaw(item: unknown): void {
+    let served = structuredClone(item);
+    let volgnummer: number;
+    if (isRecord(served) && isVolgnummer(served.volgnummer)) {
+      volgnummer = served.volgnummer;
+    } else {
+      volgnummer = this.takeVolgnummer();
+      if (isRecord(served) && !('volgnummer' in served)) served = { ...served, volgnummer };
+    }
+    const gemeentecode = isRecord(served) && typeof served.gemeentecode === 'string' ? served.gemeentecode : undefined;
+    this.insert({ volgnummer, gemeentecode, item: served });
+  }
+
+  /**
+   * One page of the feed for one gemeente: the mutations with a volgnummer
+   * above `vanaf` (exclusive), ascending, at most `limit`, plus any re-served
+   * ones asked for with replayNext.
+   */
+  page(gemeentecode: string, vanaf: number, limit: number): FeedPage {
+    const own = this.entries.filter((e) => e.gemeentecode === undefined || e.gemeentecode === gemeentecode);
+    const newer = own.filter((e) => e.volgnummer > vanaf);
+    const fresh = newer.slice(0, limit);
+    const meer = newer.length > fresh.length;
+    // Re-served items never move volgnummerTot: the cursor only follows new mutations.
+    const volgnummerTot = fresh.length ? Math.max(vanaf, fresh[fresh.length - 1]!.volgnummer) : vanaf;
+
+    const items = fresh.map((e) => structuredClone(e.item));
+    const earlier = own.filter((e) => e.volgnummer <= vanaf);
+    if (this.replayPending > 0 && earlier.length > 0) {
+      const count = Math.min(this.replayPending, earlier.length);
+      this.replayPending = 0;
+      // Descending, and spread between the new items: out of order, as after a failover.
+      const replayed = this.random
+        .shuffle(earlier)
+        .slice(0, count)
+        .sort((a, b) => b.volgnummer - a.volgnummer);
+      const slots = fresh.length;
+      replayed.forEach((entry, j) => {
+        const after = Math.min(slots, Math.ceil(((j + 1) * slots) / (count + 1)));
+        items.splice(after + j, 0, structuredClone(entry.item));
+      });
+    }
+    return { verzuimmeldingen: items, volgnummerTot, meer };
+  }
+
+  /** The melding as it stands now (its mutation with the highest volgnummer). */
+  current(meldingsnummer: string): Verzuimmelding | undefined {
+    const melding = this.latest.get(meldingsnummer);
+    return melding ? structuredClone(melding) : undefined;
+  }
+
+  /** All meldingen as they stand now, optionally of one gemeente, in meldingsnummer order. */
+  meldingen(gemeentecode?: string): Verzuimmelding[] {
+    return [...this.latest.values()]
+      .filter((m) => gemeentecode === undefined || m.gemeentecode === gemeentecode)
+      .sort((a, b) => a.meldingsnummer.localeCompare(b.meldingsnummer))
+      .map((m) => structuredClone(m));
+  }
+
+  /**
+   * The municipality reports how it handles a melding. Allowed moves append a
+   * mutation; setting the current status again changes nothing; everything
+   * else, and anything on a withdrawn melding, is a conflict.
+   */
+  setStatus(meldingsnummer: string, status: string, toelichting?: string): 'ok' | 'not-found' | 'conflict' {
+    const melding = this.latest.get(meldingsnummer);
+    if (!melding) return 'not-found';
+    if (melding.status === 'INGETROKKEN') return 'conflict';
+    if (!MUNICIPALITY_STATUSES.includes(status)) return 'conflict';
+    if (melding.status === status) return 'ok';
+    if (!(TRANSITIONS[melding.status] ?? []).includes(status)) return 'conflict';
+
+    // gewijzigdOp must move forward even if the clock says otherwise.
+    const previous = Date.parse(melding.gewijzigdOp);
+    const at = new Date(Math.max(this.now().getTime(), Number.isNaN(previous) ? 0 : previous + 1000));
+    const { volgnummer: _old, ...rest } = melding;
+    const appended = this.append({ ...rest, status, gewijzigdOp: formatDateTime(at) });
+    this.statusWijzigingen.push({
+      meldingsnummer,
+      status,
+      ...(toelichting !== undefined ? { toelichting } : {}),
+      volgnummer: appended.volgnummer,
+    });
+    return 'ok';
+  }
+
+  /**
+   * The next page that has earlier mutations to offer also re-serves `count`
+   * of them (volgnummer <= vanaf, out of order), the way ROD may after a
+   * failover. The items come on top of the page's limit.
+   */
+  replayNext(count: number): void {
+    this.replayPending = Math.max(0, Math.trunc(count));
+  }
+
+  /** The next request(s), whatever they ask, get this error. */
+  failNext(status: 429 | 503 | 500, options: { retryAfter?: string; times?: number } = {}): void {
+    const times = Math.max(1, Math.trunc(options.times ?? 1));
+    const retryAfter = options.retryAfter ?? (status === 500 ? undefined : '1');
+    for (let i = 0; i < times; i++) this.failures.push(retryAfter === undefined ? { status } : { status, retryAfter });
+  }
+
+  /** Used by the server: the failure the current request must get, if one is queued. */
+  takeFailure(): InjectedFailure | undefined {
+    return this.failures.shift();
+  }
+
+  /**
+   * Loads a JSON file holding an array of feed items, or a page
+   * ({ verzuimmeldingen: [...] }). Valid items are appended as meldingen
+   * (keeping their volgnummer when they have one); invalid ones are served
+   * as they are. Returns how many items were loaded.
+   */
+  loadFixtures(file: string): number {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new Error(`cannot read fixtures from ${file}: ${(error as Error).message}`);
+    }
+    const items = Array.isArray(parsed) ? parsed : isRecord(parsed) ? parsed.verzuimmeldingen : undefined;
+    if (!Array.isArray(items)) {
+      throw new Error(`fixtures in ${file}: expected a JSON array of feed items or an object with a "verzuimmeldingen" array`);
+    }
+    for (const item of items) {
+      // The original item, not zod's parsed copy: fixtures may carry extra fields on purpose.
+      if (validateItem(item).ok) this.append(item as Verzuimmelding);
+      else this.appendRaw(item);
+    }
+    return items.length;
+  }
+
+  private takeVolgnummer(): number {
+    const volgnummer = Math.max(this.nextVolgnummer, this.lastVolgnummer + 1);
+    this.nextVolgnummer = volgnummer + 1 + this.random.int(0, this.gapMax);
+    return volgnummer;
+  }
+
+  private insert(entry: Entry): void {
+    // Almost always at the end; a given, lower volgnummer is placed in order (after equal ones).
+    let i = this.entries.length;
+    while (i > 0 && this.entries[i - 1]!.volgnummer > entry.volgnummer) i--;
+    this.entries.splice(i, 0, entry);
+    if (entry.volgnummer >= this.nextVolgnummer) this.nextVolgnummer = entry.volgnummer + 1;
+  }
+}

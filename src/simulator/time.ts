@@ -1,0 +1,67 @@
+/**
+ * Dates as ROD writes them: date-times in Dutch local time with their offset
+ * (2026-11-24T08:41:12+01:00), dates as plain civil dates. Civil dates are
+ * computed as day numbers, so that adding days never trips over a DST change.
+ */
+
+const amsterdam = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Europe/Amsterdam',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
+  timeZoneName: 'longOffset',
+});
+
+function amsterdamParts(instant: Date): Record<string, string> {
+  const parts: Record<string, string> = {};
+  for (const part of amsterdam.formatToParts(instant)) parts[part.type] = part.value;
+  return parts;
+}
+
+/** An instant as an ISO date-time in Europe/Amsterdam with its UTC offset. */
+export function formatDateTime(instant: Date): string {
+  const p = amsterdamParts(instant);
+  // 'GMT+01:00', or plain 'GMT' at offset zero.
+  const offset = (p.timeZoneName ?? 'GMT').replace('GMT', '') || '+00:00';
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}${offset}`;
+}
+
+/** The civil date (YYYY-MM-DD) of an instant in Europe/Amsterdam. */
+export function amsterdamDate(instant: Date): string {
+  const p = amsterdamParts(instant);
+  return `${p.year}-${p.month}-${p.day}`;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Days since 1970-01-01 of a civil date. */
+export function dayNumber(date: string): number {
+  return Math.floor(Date.parse(`${date}T00:00:00Z`) / DAY_MS);
+}
+
+/** The civil date of a day number. */
+export function fromDayNumber(day: number): string {
+  return new Date(day * DAY_MS).toISOString().slice(0, 10);
+}
+
+export function addDays(date: string, days: number): string {
+  return fromDayNumber(dayNumber(date) + days);
+}
+
+/** 0 = Sunday … 6 = Saturday. */
+export function weekday(date: string): number {
+  return new Date(`${date}T00:00:00Z`).getUTCDay();
+}
+
+/** Whole years between a birth date and a later date. */
+export function ageOn(geboortedatum: string, on: string): number {
+  const [by, bm, bd] = geboortedatum.split('-').map(Number) as [number, number, number];
+  const [y, m, d] = on.split('-').map(Number) as [number, number, number];
+  let age = y - by;
+  if (m < bm || (m === bm && d < bd)) age -= 1;
+  return age;
+}
