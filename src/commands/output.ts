@@ -1,0 +1,11 @@
+/** Human-facing output of the reporting commands: plain aligned tables on standard output. */
+export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
+  const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+export type Out = (text: string) => void;
+export const stdout: Out = (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+export const stderr: Out = (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);

@@ -1,0 +1,143 @@
+/**
+ * The outbox worker: takes every mail that is due, hands it to SMTP, and
+ * records the outcome durably before and after. A mail is marked `sending`
+ * before the attempt, so a crash during it leads to a resend with the same
+ * Message-ID (at least once), never to a mail that silently vanished.
+ */
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import { composeMail } from '../mail/compose.js';
+import type { MailSender, OutgoingMail } from '../mail/smtp.js';
+import { SendError } from '../mail/smtp.js';
+import type { FieldChange, MailKind } from '../policy/notification-policy.js';
+import type { OutboxRow } from '../store/outbox.js';
+import type { Store } from '../store/store.js';
+import { queueAlert } from '../ingest.js';
+import { retryDelaySeconds } from './backoff.js';
+
+export interface DeliveryContext {
+  store: Store;
+  config: Config;
+  sender: MailSender;
+  log: Logger;
+  now: () => Date;
+  random?: () => number;
+  cycleId: number | null;
+  /** Called after a Nieuw was accepted by SMTP (reporting back to ROD). */
+  onNieuwSent?: (row: OutboxRow) => void;
+}
+
+export interface DeliveryCounts {
+  sent: number;
+  deferred: number;
+  dead: number;
+}
+
+export async function deliverDue(ctx: DeliveryContext): Promise<DeliveryCounts> {
+  const counts: DeliveryCounts = { sent: 0, deferred: 0, dead: 0 };
+  // Mails about one melding wait for the earlier ones, so a pass that sends
+  // a Nieuw can make its Gewijzigd due: repeat while passes make progress.
+  for (;;) {
+    const due = ctx.store.outbox.due(ctx.now());
+    if (due.length === 0) break;
+    const sentBefore = counts.sent;
+    for (const row of due) await deliverOne(ctx, row, counts);
+    if (counts.sent === sentBefore) break;
+  }
+  return counts;
+}
+
+async function deliverOne(ctx: DeliveryContext, row: OutboxRow, counts: DeliveryCounts): Promise<void> {
+  const { store, log } = ctx;
+  const ids = { meldingsnummer: row.meldingsnummer, volgnummer: row.volgnummer, instance: row.instance, kind: row.kind, outboxId: row.id, cycleId: ctx.cycleId };
+  const logIds = { meldingsnummer: row.meldingsnummer, volgnummer: row.volgnummer, instance: row.instance, kind: row.kind, outboxId: row.id };
+
+  let mail: OutgoingMail;
+  try {
+    mail = render(ctx, row);
+  } catch (err) {
+    const message = `cannot compose the mail: ${(err as Error).message.split('\n')[0]}`;
+    store.transaction(() => {
+      store.outbox.markDead(row.id, message);
+      store.audit.append({ event: 'mail.dead', outcome: 'failed', ...ids, detail: { error: message } });
+    });
+    log.error('mail.dead', { ...logIds, error: message });
+    counts.dead++;
+    return;
+  }
+
+  store.outbox.markSending(row.id);
+  try {
+    const { response } = await ctx.sender.send(mail);
+    store.transaction(() => {
+      store.outbox.markSent(row.id, response, ctx.now());
+      store.audit.append({ event: 'mail.sent', outcome: 'ok', ...ids, detail: { response: response.slice(0, 200), attempt: row.attempts + 1 } });
+    });
+    log.info('mail.sent', { ...logIds, attempt: row.attempts + 1 });
+    counts.sent++;
+    if (row.kind === 'Nieuw') ctx.onNieuwSent?.(row);
+  } catch (err) {
+    const failure = err instanceof SendError ? err : new SendError((err as Error).message, false);
+    const attempts = row.attempts + 1;
+    const ageHours = (ctx.now().getTime() - Date.parse(row.created_at)) / 3_600_000;
+    const tooOld = ageHours >= ctx.config.delivery.maxAgeHours;
+    if (failure.permanent || tooOld) {
+      const reason = failure.permanent ? failure.message : `${failure.message} (still failing after ${ctx.config.delivery.maxAgeHours} h: delivery.maxAgeHours)`;
+      store.transaction(() => {
+        store.outbox.markDead(row.id, reason);
+        store.audit.append({ event: 'mail.dead', outcome: 'failed', ...ids, detail: { error: reason, attempts, responseCode: failure.responseCode } });
+        if (row.kind !== 'alert') {
+          queueAlert(ctx, `dead.${row.id}.${attempts}`, {
+            topic: 'dead-letter',
+            title: 'Mail niet afgeleverd',
+            facts: [
+              ['Outbox-nummer', String(row.id)],
+              ['Meldingsnummer', row.meldingsnummer ?? '-'],
+              ['Volgnummer', row.volgnummer === null ? '-' : String(row.volgnummer)],
+              ['Instantie', row.instance ?? '-'],
+              ['Soort bericht', row.kind],
+              ['Pogingen', String(attempts)],
+              ['Fout', reason],
+            ],
+            advice: [
+              'De mail is opgegeven en staat in de lijst: verzuim-relay outbox list --dead',
+              `Los de oorzaak op en zet hem opnieuw klaar: verzuim-relay outbox retry ${row.id}`,
+            ],
+          });
+        }
+      });
+      log.error('mail.dead', { ...logIds, attempts, error: reason, responseCode: failure.responseCode });
+      counts.dead++;
+    } else {
+      const delay = retryDelaySeconds(attempts, ctx.config.delivery, ctx.random);
+      const next = new Date(ctx.now().getTime() + delay * 1000);
+      store.transaction(() => {
+        store.outbox.markDeferred(row.id, failure.message, next);
+        store.audit.append({ event: 'mail.deferred', outcome: 'failed', ...ids, detail: { error: failure.message, attempts, nextAttemptAt: next.toISOString(), responseCode: failure.responseCode } });
+      });
+      log.warn('mail.deferred', { ...logIds, attempts, error: failure.message, nextAttemptAt: next.toISOString() });
+      counts.deferred++;
+    }
+  }
+}
+
+function render(ctx: DeliveryContext, row: OutboxRow): OutgoingMail {
+  if (row.kind === 'alert') {
+    const alert = JSON.parse(row.alert ?? 'null') as { subject: string; text: string; html: string; headers: Record<string, string> } | null;
+    if (!alert) throw new Error('the alert has no content');
+    return { to: row.recipient, messageId: row.message_id, ...alert };
+  }
+  if (row.mutation_id === null || row.instance === null) throw new Error('the mail has no mutation or instance');
+  const melding = ctx.store.meldingen.mutationPayload(row.mutation_id);
+  if (!melding) throw new Error(`mutation ${row.mutation_id} is no longer stored`);
+  const configured = ctx.config.routing.instances[row.instance];
+  const composed = composeMail({
+    kind: row.kind as MailKind,
+    melding,
+    changes: JSON.parse(row.changes ?? '[]') as FieldChange[],
+    instance: { id: row.instance, name: configured?.name ?? row.instance, email: row.recipient },
+    content: ctx.config.mail.content,
+    municipality: { code: ctx.config.municipality.code, name: ctx.config.municipality.name },
+  });
+  return { to: row.recipient, messageId: row.message_id, ...composed };
+}

@@ -1,0 +1,91 @@
+/** Mutations as received, and the current state per melding. */
+import type { Verzuimmelding } from '../melding.js';
+import { isOpenStatus } from '../melding.js';
+import type { Db } from './database.js';
+
+export interface StoredMelding {
+  meldingsnummer: string;
+  volgnummer: number;
+  verzuimsoort: string;
+  status: string;
+  melding: Verzuimmelding;
+  knownBy: string[];
+  mutationId: number;
+  firstSeenAt: string;
+  updatedAt: string;
+}
+
+interface MeldingRow {
+  meldingsnummer: string;
+  volgnummer: number;
+  verzuimsoort: string;
+  status: string;
+  mutation_id: number;
+  known_by: string;
+  first_seen_at: string;
+  updated_at: string;
+  payload: string | null;
+}
+
+export class Meldingen {
+  constructor(private readonly db: Db) {}
+
+  recordMutation(m: Verzuimmelding, outcome: 'processed' | 'stale', policyRow: number | null, receivedAt: Date): number {
+    const result = this.db
+      .prepare(`INSERT INTO mutations (meldingsnummer, volgnummer, received_at, outcome, policy_row, payload)
+        VALUES (?, ?, ?, ?, ?, ?)`)
+      .run(m.meldingsnummer, m.volgnummer, receivedAt.toISOString(), outcome, policyRow, JSON.stringify(m));
+    return Number(result.lastInsertRowid);
+  }
+
+  get(meldingsnummer: string): StoredMelding | undefined {
+    const row = this.db
+      .prepare(`SELECT m.*, u.payload FROM meldingen m JOIN mutations u ON u.id = m.mutation_id WHERE m.meldingsnummer = ?`)
+      .get(meldingsnummer) as MeldingRow | undefined;
+    return row ? toStored(row) : undefined;
+  }
+
+  mutationPayload(mutationId: number): Verzuimmelding | undefined {
+    const payload = this.db.prepare('SELECT payload FROM mutations WHERE id = ?').pluck().get(mutationId) as string | null | undefined;
+    return payload ? (JSON.parse(payload) as Verzuimmelding) : undefined;
+  }
+
+  save(m: Verzuimmelding, mutationId: number, knownBy: readonly string[], now: Date): void {
+    const closedAt = isOpenStatus(m.status) ? null : now.toISOString();
+    this.db
+      .prepare(`INSERT INTO meldingen (meldingsnummer, volgnummer, verzuimsoort, status, mutation_id, known_by, first_seen_at, updated_at, closed_at)
+        VALUES (@nr, @volgnummer, @soort, @status, @mutationId, @knownBy, @now, @now, @closedAt)
+        ON CONFLICT (meldingsnummer) DO UPDATE SET volgnummer = excluded.volgnummer, verzuimsoort = excluded.verzuimsoort,
+          status = excluded.status, mutation_id = excluded.mutation_id, known_by = excluded.known_by,
+          updated_at = excluded.updated_at, closed_at = CASE WHEN excluded.closed_at IS NULL THEN NULL ELSE COALESCE(meldingen.closed_at, excluded.closed_at) END`)
+      .run({
+        nr: m.meldingsnummer,
+        volgnummer: m.volgnummer,
+        soort: m.verzuimsoort,
+        status: m.status,
+        mutationId,
+        knownBy: JSON.stringify([...new Set(knownBy)].sort()),
+        now: now.toISOString(),
+        closedAt,
+      });
+  }
+
+  countByStatus(): Record<string, number> {
+    const rows = this.db.prepare('SELECT status, COUNT(*) AS n FROM meldingen GROUP BY status ORDER BY status').all() as { status: string; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  }
+}
+
+function toStored(row: MeldingRow): StoredMelding {
+  return {
+    meldingsnummer: row.meldingsnummer,
+    volgnummer: row.volgnummer,
+    verzuimsoort: row.verzuimsoort,
+    status: row.status,
+    melding: JSON.parse(row.payload ?? 'null') as Verzuimmelding,
+    knownBy: JSON.parse(row.known_by) as string[],
+    mutationId: row.mutation_id,
+    firstSeenAt: row.first_seen_at,
+    updatedAt: row.updated_at,
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * Versioned schema. A migration is never edited once released: add a new one.
+ *
+ * Mail states, as in a mail queue: pending (due now or at next_attempt_at),
+ * sending (handed to SMTP; reset to pending at start, so a crash means a
+ * resend with the same Message-ID, never a loss), sent, deferred (temporary
+ * failure, waiting for next_attempt_at), dead (given up; `outbox retry` requeues).
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'initial',
+    sql: `
+      CREATE TABLE feed_cursor (
+        gemeentecode TEXT PRIMARY KEY,
+        volgnummer INTEGER NOT NULL,
+        backlog_done INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL
+      );
+
+      -- Every feed item as received, also the stale ones (replays), for the record.
+      CREATE TABLE mutations (
+        id INTEGER PRIMARY KEY,
+        meldingsnummer TEXT NOT NULL,
+        volgnummer INTEGER NOT NULL,
+        received_at TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('processed', 'stale')),
+        policy_row INTEGER,
+        payload TEXT
+      );
+      CREATE INDEX mutations_melding ON mutations (meldingsnummer, volgnummer);
+
+      -- The current state per melding: the last mutation processed, and which instances know it.
+      CREATE TABLE meldingen (
+        meldingsnummer TEXT PRIMARY KEY,
+        volgnummer INTEGER NOT NULL,
+        verzuimsoort TEXT NOT NULL,
+        status TEXT NOT NULL,
+        mutation_id INTEGER NOT NULL REFERENCES mutations (id),
+        known_by TEXT NOT NULL DEFAULT '[]',
+        first_seen_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        closed_at TEXT,
+        purged_at TEXT
+      );
+      CREATE INDEX meldingen_status ON meldingen (status);
+
+      CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        message_id TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL CHECK (kind IN ('Nieuw', 'Gewijzigd', 'Ingetrokken', 'alert')),
+        meldingsnummer TEXT,
+        volgnummer INTEGER,
+        mutation_id INTEGER REFERENCES mutations (id),
+        instance TEXT,
+        recipient TEXT NOT NULL,
+        changes TEXT,
+        alert TEXT,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'sent', 'deferred', 'dead')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        sent_at TEXT,
+        smtp_response TEXT
+      );
+      CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+      CREATE INDEX outbox_melding ON outbox (meldingsnummer, volgnummer);
+
+      CREATE TABLE quarantine (
+        id INTEGER PRIMARY KEY,
+        received_at TEXT NOT NULL,
+        meldingsnummer TEXT,
+        volgnummer INTEGER,
+        reason TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('open', 'processed')) DEFAULT 'open',
+        processed_at TEXT
+      );
+
+      -- Append-only, hash-chained: each row's hash covers the previous row's hash.
+      CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        event TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        meldingsnummer TEXT,
+        volgnummer INTEGER,
+        instance TEXT,
+        kind TEXT,
+        outbox_id INTEGER,
+        cycle_id INTEGER,
+        detail TEXT,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+      );
+      CREATE INDEX audit_melding ON audit_log (meldingsnummer);
+      CREATE INDEX audit_at ON audit_log (at);
+
+      CREATE TABLE cycles (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        outcome TEXT,
+        pages INTEGER NOT NULL DEFAULT 0,
+        fetched INTEGER NOT NULL DEFAULT 0,
+        processed INTEGER NOT NULL DEFAULT 0,
+        stale INTEGER NOT NULL DEFAULT 0,
+        quarantined INTEGER NOT NULL DEFAULT 0,
+        queued INTEGER NOT NULL DEFAULT 0,
+        sent INTEGER NOT NULL DEFAULT 0,
+        deferred INTEGER NOT NULL DEFAULT 0,
+        dead INTEGER NOT NULL DEFAULT 0,
+        error TEXT
+      );
+
+      CREATE TABLE cert_alerts (
+        cert_sha256 TEXT NOT NULL,
+        threshold INTEGER NOT NULL,
+        fired_at TEXT NOT NULL,
+        PRIMARY KEY (cert_sha256, threshold)
+      );
+
+      CREATE TABLE status_reports (
+        meldingsnummer TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'conflict')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        last_error TEXT
+      );
+    `,
+  },
+];

@@ -1,0 +1,51 @@
+/** Feed items that failed validation: kept whole, with the reason, until reprocessed. */
+import type { Db } from './database.js';
+
+export interface QuarantinedRecord {
+  id: number;
+  received_at: string;
+  meldingsnummer: string | null;
+  volgnummer: number | null;
+  reason: string;
+  payload: string;
+  state: 'open' | 'processed';
+  processed_at: string | null;
+}
+
+export class Quarantine {
+  constructor(private readonly db: Db) {}
+
+  add(item: unknown, reason: string, receivedAt: Date): QuarantinedRecord {
+    const { meldingsnummer, volgnummer } = identify(item);
+    const result = this.db
+      .prepare('INSERT INTO quarantine (received_at, meldingsnummer, volgnummer, reason, payload) VALUES (?, ?, ?, ?, ?)')
+      .run(receivedAt.toISOString(), meldingsnummer, volgnummer, reason, JSON.stringify(item));
+    return this.db.prepare('SELECT * FROM quarantine WHERE id = ?').get(result.lastInsertRowid) as QuarantinedRecord;
+  }
+
+  list(state: 'open' | 'processed' | 'all' = 'open'): QuarantinedRecord[] {
+    return (state === 'all'
+      ? this.db.prepare('SELECT * FROM quarantine ORDER BY id').all()
+      : this.db.prepare('SELECT * FROM quarantine WHERE state = ? ORDER BY id').all(state)) as QuarantinedRecord[];
+  }
+
+  markProcessed(id: number, at: Date): void {
+    this.db.prepare(`UPDATE quarantine SET state = 'processed', processed_at = ? WHERE id = ?`).run(at.toISOString(), id);
+  }
+
+  countOpen(): number {
+    return this.db.prepare(`SELECT COUNT(*) FROM quarantine WHERE state = 'open'`).pluck().get() as number;
+  }
+}
+
+/** The ids of a record that may be malformed: only what is there and has the right shape. */
+function identify(item: unknown): { meldingsnummer: string | null; volgnummer: number | null } {
+  if (item === null || typeof item !== 'object') return { meldingsnummer: null, volgnummer: null };
+  const record = item as Record<string, unknown>;
+  const nr = record.meldingsnummer;
+  const vn = record.volgnummer;
+  return {
+    meldingsnummer: typeof nr === 'string' && /^[0-9]{1,12}$/.test(nr) ? nr : null,
+    volgnummer: typeof vn === 'number' && Number.isSafeInteger(vn) ? vn : null,
+  };
+}
