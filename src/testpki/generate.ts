@@ -4,9 +4,8 @@
  * everywhere) or G1 (PKCS#1 v1.5). Used by the demo, the tests, and administrators who want to try the
  * relay before their real certificate arrives. Pure Node: no openssl child processes.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { KeyObject } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { styleProfiles, type PkiStyle, type StyleProfile } from './profiles.js';
 import {
   createRoot,
@@ -18,8 +17,10 @@ import {
   type LeafSubject,
   type Validity,
 } from './issue.js';
-import { certificatePem } from './pem.js';
 import { buildPkcs12 } from './pkcs12.js';
+import { derOf, pemOf, pkcs8Der, pkcs8Pem, write, writeKey } from './files.js';
+import { writeFormats } from './formats.js';
+import { generateBrokenKeys, writeBroken } from './broken.js';
 import type { x509 } from './x509.js';
 
 export type { PkiStyle } from './profiles.js';
@@ -110,7 +111,9 @@ export async function generateTestPki(options: TestPkiOptions): Promise<TestPkiF
   mkdirSync(dir, { recursive: true });
 
   // RSA key generation dominates the run time; WebCrypto generates on the thread pool, so start all
-  // of them at once.
+  // of them at once, those for the broken variants included.
+  const brokenKeys = variants ? generateBrokenKeys(profile) : undefined;
+  brokenKeys?.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
   const [rootKeys, domainKeys, tspKeys, clientKeys, serverKeys] = await Promise.all([
     generateKeyPair(profile, profile.caKeyBits),
     generateKeyPair(profile, profile.caKeyBits),
@@ -161,14 +164,14 @@ export async function generateTestPki(options: TestPkiOptions): Promise<TestPkiF
 
   // Chain files list the leaf first, then upwards: TSP CA, domain CA. The root stays out of them; it
   // belongs in the trust anchors only.
-  const intermediatesPem = pemOf(tsp.cert) + pemOf(domain.cert);
+  const intermediatesPem = pemOf(tsp.cert, domain.cert);
   const files: TestPkiFiles = {
     dir,
     trustAnchors: write(dir, 'root.pem', pemOf(root.cert)),
     intermediates: write(dir, 'intermediates.pem', intermediatesPem),
     clientCert: write(dir, 'client.crt', pemOf(clientCert) + intermediatesPem),
     clientKey: writeKey(dir, 'client.key', pkcs8Pem(clientKeys)),
-    clientPfx: write(
+    clientPfx: writeKey(
       dir,
       'client.p12',
       buildPkcs12({
@@ -186,8 +189,10 @@ export async function generateTestPki(options: TestPkiOptions): Promise<TestPkiF
     formats: {},
     broken: {},
   };
-  void pki;
-  void variants;
+  if (brokenKeys) {
+    files.formats = writeFormats(pki, dir, passphrase, files.clientPfx);
+    files.broken = await writeBroken(pki, await brokenKeys, dir);
+  }
   return files;
 }
 
@@ -227,33 +232,4 @@ function slug(name: string): string {
  */
 function organizationIdentifierFor(oin: string): string {
   return `NTRNL-${oin.slice(9, 17)}`;
-}
-
-function pemOf(cert: x509.X509Certificate): string {
-  return certificatePem(new Uint8Array(cert.rawData));
-}
-
-function derOf(cert: x509.X509Certificate): Uint8Array {
-  return new Uint8Array(cert.rawData);
-}
-
-function pkcs8Der(keys: KeyPair): Buffer {
-  return KeyObject.from(keys.privateKey).export({ type: 'pkcs8', format: 'der' });
-}
-
-function pkcs8Pem(keys: KeyPair): string {
-  return KeyObject.from(keys.privateKey).export({ type: 'pkcs8', format: 'pem' }).toString();
-}
-
-function write(dir: string, name: string, content: string | Uint8Array): string {
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-}
-
-function writeKey(dir: string, name: string, content: string | Uint8Array): string {
-  const path = join(dir, name);
-  // Test keys, but still keys: readable by the owner only, as real ones should be.
-  writeFileSync(path, content, { mode: 0o600 });
-  return path;
 }
