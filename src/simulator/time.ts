@@ -65,3 +65,18 @@ export function ageOn(geboortedatum: string, on: string): number {
   if (m < bm || (m === bm && d < bd)) age -= 1;
   return age;
 }
+
+/** The hour (0–23) of an instant in Europe/Amsterdam. */
+export function amsterdamHour(instant: Date): number {
+  return Number(amsterdamParts(instant).hour);
+}
+
+/** The instant of a wall-clock time on a civil date in Europe/Amsterdam. */
+export function amsterdamInstant(date: string, hour: number, minute: number): Date {
+  const wall = Date.parse(`${date}T${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}:00Z`);
+  // The offset at that moment (first guess: the offset at the same UTC time, right outside the one DST hour).
+  const offset = formatDateTime(new Date(wall)).slice(19);
+  const sign = offset.startsWith('-') ? -1 : 1;
+  const [h, m] = offset.slice(1).split(':').map(Number) as [number, number];
+  return new Date(wall - sign * (h * 60 + m) * 60_000);
+}
