@@ -348,7 +348,7 @@ describe('composeMail: HTML', () => {
     expect(html).toContain('A &amp; B → &lt;i&gt;C&lt;/i&gt;');
     expect(html).toContain('Aan: Team &lt;Leerplicht&gt; &amp; Zorg');
     // The <title> carries the subject, escaped as well.
-    expect(html).toContain('<title>[Verzuim] Nieuw'.replace('Nieuw', 'Gewijzigd'));
+    expect(html).toContain('<title>[Verzuim] Gewijzigd: ');
     expect(html).toMatch(/<title>[^<]*&lt;script&gt;[^<]*<\/title>/);
   });
 

@@ -1,0 +1,148 @@
+/**
+ * One description of a mail, rendered twice: as plain text and as HTML. Both
+ * come from the same blocks, so the two alternatives cannot drift apart, and
+ * every value passes one escape function on its way into the HTML.
+ */
+
+export type Block =
+  | { type: 'paragraph'; text: string }
+  | { type: 'table'; title?: string; rows: ReadonlyArray<readonly [string, string]> }
+  | { type: 'list'; title?: string; items: readonly string[] };
+
+/** For HTML text and attribute values alike. */
+export function escapeHtml(value: string): string {
+  return value
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+
+// C0/C1 controls, DEL, the Unicode line and paragraph separators, and the
+// bidirectional overrides that can make a subject read differently than it is.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL_EXCEPT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * A value for a subject or header line: no CR/LF (header injection) and no
+ * control characters, runs of white space folded into one.
+ */
+export function oneLine(value: string): string {
+  return value.replace(CONTROL, ' ').replace(/\s+/g, ' ').trim();
+}
+
+/** A free-text value for the body: line breaks kept, other control characters removed. */
+export function multiLine(value: string): string {
+  return value
+    .replace(/\r\n?/g, '\n')
+    .replace(CONTROL_EXCEPT_NEWLINE, ' ')
+    .split('\n')
+    .map((line) => line.replace(/[ \t]+/g, ' ').trim())
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}
+
+/** Plain text wraps at a width every mail client shows without scrolling. */
+function wrap(text: string, width = 76): string[] {
+  const out: string[] = [];
+  for (const paragraphLine of text.split('\n')) {
+    let line = '';
+    for (const word of paragraphLine.split(' ')) {
+      if (line && line.length + 1 + word.length > width) {
+        out.push(line);
+        line = word;
+      } else {
+        line = line ? `${line} ${word}` : word;
+      }
+    }
+    out.push(line);
+  }
+  return out;
+}
+
+function textTable(rows: ReadonlyArray<readonly [string, string]>): string[] {
+  const width = Math.min(28, Math.max(...rows.map(([label]) => label.length + 2)));
+  const out: string[] = [];
+  for (const [label, value] of rows) {
+    const head = `${label}:`;
+    const [first = '', ...rest] = value.split('\n');
+    if (head.length + 1 > width) {
+      out.push(`${head} ${first}`);
+    } else {
+      out.push(`${head.padEnd(width)}${first}`);
+    }
+    for (const line of rest) out.push(`${' '.repeat(width)}${line}`);
+  }
+  return out;
+}
+
+export function renderText(blocks: readonly Block[]): string {
+  const parts: string[] = [];
+  for (const block of blocks) {
+    const lines: string[] = [];
+    if (block.type !== 'paragraph' && block.title) lines.push(block.title, '-'.repeat(block.title.length));
+    if (block.type === 'paragraph') lines.push(...wrap(block.text));
+    else if (block.type === 'table') lines.push(...textTable(block.rows));
+    else for (const item of block.items) lines.push(...wrap(item, 74).map((l, i) => (i === 0 ? `- ${l}` : `  ${l}`)));
+    parts.push(lines.join('\n'));
+  }
+  return `${parts.join('\n\n')}\n`;
+}
+
+const STYLE = {
+  body: 'margin:0;padding:16px;background:#ffffff;color:#1f1f1f;font-family:Arial,Helvetica,sans-serif;font-size:14px;line-height:1.5;',
+  wrapper: 'max-width:680px;',
+  p: 'margin:0 0 14px 0;',
+  h2: 'margin:22px 0 6px 0;font-size:16px;font-weight:bold;color:#154273;',
+  table: 'border-collapse:collapse;width:100%;margin:0 0 8px 0;',
+  th: 'text-align:left;vertical-align:top;font-weight:normal;color:#555555;padding:4px 16px 4px 0;width:34%;border-bottom:1px solid #e6e6e6;',
+  td: 'vertical-align:top;padding:4px 0;border-bottom:1px solid #e6e6e6;',
+  ul: 'margin:0 0 14px 0;padding-left:20px;',
+  li: 'margin:0 0 4px 0;',
+} as const;
+
+/** Escaped, with the value's own line breaks kept. */
+function htmlValue(value: string): string {
+  return escapeHtml(value).replace(/\n/g, '<br>');
+}
+
+export function renderHtml(blocks: readonly Block[], title: string): string {
+  const out: string[] = [];
+  for (const block of blocks) {
+    if (block.type !== 'paragraph' && block.title) out.push(`<h2 style="${STYLE.h2}">${escapeHtml(block.title)}</h2>`);
+    if (block.type === 'paragraph') {
+      out.push(`<p style="${STYLE.p}">${htmlValue(block.text)}</p>`);
+    } else if (block.type === 'table') {
+      out.push(`<table style="${STYLE.table}">`);
+      for (const [label, value] of block.rows) {
+        out.push(`<tr><th scope="row" style="${STYLE.th}">${escapeHtml(label)}</th><td style="${STYLE.td}">${htmlValue(value)}</td></tr>`);
+      }
+      out.push('</table>');
+    } else {
+      out.push(`<ul style="${STYLE.ul}">`);
+      for (const item of block.items) out.push(`<li style="${STYLE.li}">${htmlValue(item)}</li>`);
+      out.push('</ul>');
+    }
+  }
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="nl">',
+    '<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${escapeHtml(title)}</title></head>`,
+    `<body style="${STYLE.body}">`,
+    `<div style="${STYLE.wrapper}">`,
+    ...out,
+    '</div>',
+    '</body>',
+    '</html>',
+    '',
+  ].join('\n');
+}
+
+/** 'Utrecht' → 'gemeente Utrecht'; a configured 'Gemeente Utrecht' gives the same, not 'gemeente Gemeente Utrecht'. */
+export function gemeenteName(name: string): string {
+  const clean = oneLine(name).replace(/^gemeente\s+/i, '');
+  return `gemeente ${clean}`;
+}
