@@ -36,13 +36,14 @@ export interface DeliveryCounts {
 export async function deliverDue(ctx: DeliveryContext): Promise<DeliveryCounts> {
   const counts: DeliveryCounts = { sent: 0, deferred: 0, dead: 0 };
   // Mails about one melding wait for the earlier ones, so a pass that sends
-  // a Nieuw can make its Gewijzigd due: repeat while passes make progress.
-  for (;;) {
+  // a Nieuw can make its Gewijzigd due, and a dead letter queues an alert:
+  // repeat while passes bring mails to a final state (bounded, to be safe).
+  for (let pass = 0; pass < 20; pass++) {
     const due = ctx.store.outbox.due(ctx.now());
     if (due.length === 0) break;
-    const sentBefore = counts.sent;
+    const settledBefore = counts.sent + counts.dead;
     for (const row of due) await deliverOne(ctx, row, counts);
-    if (counts.sent === sentBefore) break;
+    if (counts.sent + counts.dead === settledBefore) break;
   }
   return counts;
 }
