@@ -180,14 +180,15 @@ export async function simulatorCommand(argv: string[], io: SimulatorCommandIo = 
 
   let stop: (reason: string) => void = () => {};
   const stopped = new Promise<string>((resolve) => (stop = resolve));
-  const onSignal = (signal: NodeJS.Signals) => stop(signal);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const onSigint = () => stop('SIGINT');
+  const onSigterm = () => stop('SIGTERM');
+  process.once('SIGINT', onSigint);
+  process.once('SIGTERM', onSigterm);
   if (io.signal?.aborted) stop('abort');
   io.signal?.addEventListener('abort', () => stop('abort'), { once: true });
   const reason = await stopped;
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSigint);
+  process.off('SIGTERM', onSigterm);
 
   if (timer) clearInterval(timer);
   logger.info('simulator.stopping', { reason });
