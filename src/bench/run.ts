@@ -1,0 +1,80 @@
+/**
+ * `npm run bench`: how fast the relay works through a backlog, and how much
+ * memory it takes, on real parts (simulator over mutual TLS, SQLite file,
+ * SMTP with STARTTLS). Prints its figures; asserts nothing.
+ *
+ *   npm run bench -- [--meldingen N] [--page-size N]
+ */
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/load.js';
+import { runCycle } from '../cycle.js';
+import { startMailCatcher } from '../demo/mail-catcher.js';
+import { silentLogger } from '../log.js';
+import { openRelay } from '../runtime.js';
+import { SimulatedFeed } from '../simulator/feed.js';
+import { advanceFeed, MeldingGenerator } from '../simulator/generate.js';
+import { startSimulator } from '../simulator/server.js';
+import { generateTestPki } from '../testpki/generate.js';
+
+const { values } = parseArgs({
+  options: { meldingen: { type: 'string', default: '5000' }, 'page-size': { type: 'string', default: '500' } },
+});
+const meldingen = Number(values.meldingen);
+const pageSize = Number(values['page-size']);
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'verzuim-relay-bench-'));
+let peakRss = process.memoryUsage().rss;
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
+
+try {
+  const pki = await generateTestPki({ dir: path.join(dir, 'pki'), variants: false });
+  const feed = new SimulatedFeed({ seed: 1 });
+  const generator = new MeldingGenerator({ seed: 1, gemeentecode: '0344' });
+  advanceFeed(feed, generator, { nieuw: meldingen, wijzigingen: Math.round(meldingen / 5), intrekkingen: Math.round(meldingen / 20) });
+  const simulator = await startSimulator({ cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey), clientCa: readFileSync(pki.trustAnchors), feed });
+  const catcher = await startMailCatcher({ cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey) });
+  const configFile = path.join(dir, 'relay.yaml');
+  writeFileSync(
+    configFile,
+    `municipality: { code: "0344", name: Utrecht, oin: "00000001002220647000" }
+rod: { url: "${simulator.url}", pageSize: ${pageSize} }
+tls: { cert: pki/client.crt, key: pki/client.key, trustAnchors: pki/root.pem, allowUnknownRoots: true }
+routing:
+  instances:
+    leerplicht: { name: Leerplicht, email: leerplicht@utrecht.example }
+    rmc: { name: Doorstroompunt, email: rmc@utrecht.example }
+    handhaving: { name: Handhaving, email: handhaving@utrecht.example }
+    zorg: { name: Zorg, email: zorg@utrecht.example }
+  verzuimsoorten: { ZESTIEN_UUR: leerplicht, LANGDURIG_RELATIEF: zorg, LUXE: handhaving, DOORSTROOMPUNT_18PLUS: rmc, OVERIG: leerplicht }
+  unknown: leerplicht
+smtp: { host: localhost, port: ${catcher.port}, from: "Relay <relay@utrecht.example>", ca: pki/root.pem }
+storage: { path: data/relay.db }
+`,
+  );
+  const { config } = loadConfig(configFile);
+  const relay = openRelay(config, silentLogger);
+  const rssBefore = process.memoryUsage().rss;
+  const started = process.hrtime.bigint();
+  const result = await runCycle({ config, store: relay.store, rod: relay.rod, sender: relay.sender, log: silentLogger });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await relay.close();
+  await simulator.close();
+  await catcher.close();
+  clearInterval(sampler);
+
+  const c = result.counts;
+  const db = statSync(path.join(dir, 'data', 'relay.db')).size;
+  console.log(`verzuim-relay bench (Node ${process.version}, ${os.cpus().length} cores)`);
+  console.log(`  backlog:            ${c.fetched} mutations in ${c.pages} pages of ${pageSize}, ${feed.meldingen('0344').length} meldingen`);
+  console.log(`  cycle:              ${seconds.toFixed(2)} s, outcome ${result.outcome}`);
+  console.log(`  stored:             ${c.processed} mutations, ${(c.fetched / seconds).toFixed(0)} mutations/s end to end`);
+  console.log(`  mail:               ${c.queued} queued, ${c.sent} sent over SMTP/STARTTLS, ${(c.sent / seconds).toFixed(0)} mails/s`);
+  console.log(`  memory:             peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB (${((peakRss - rssBefore) / 2 ** 20).toFixed(0)} MiB above the start of the cycle)`);
+  console.log(`  database:           ${(db / 2 ** 20).toFixed(1)} MiB`);
+} finally {
+  clearInterval(sampler);
+  rmSync(dir, { recursive: true, force: true });
+}
