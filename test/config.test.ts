@@ -90,6 +90,7 @@ describe('configuration', () => {
     ['an unknown time zone', variant([[['schedule', 'timezone'], 'Europe/Utrecht']]), undefined, /^schedule\.timezone: expected an IANA time zone/],
     ['a wrong backlog mode', variant([[['sync', 'backlog'], 'skip']]), undefined, /^sync\.backlog: /],
     ['missing municipality', variant([[['municipality'], undefined]]), undefined, /^municipality: required$/],
+    ['a sender without a domain', variant([[['smtp', 'from'], 'Verzuimrelay']]), undefined, /^smtp\.from: expected a sender address/],
     ['broken YAML', 'municipality: [\n', undefined, /^line \d+, column \d+: /],
   ];
 

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { KNOWN_VERZUIMSOORTEN } from '../melding.js';
+import { domainOf } from '../mail/message-id.js';
 
 /** Numbers where a string of digits is meant: YAML turns `0344` into 344, so refuse and ask for quotes. */
 function digits(length: number, what: string) {
@@ -109,7 +110,15 @@ const smtpSchema = z
     allowPlaintext: z.boolean().default(false),
     user: nonEmpty.optional(),
     password: z.string().optional(),
-    from: nonEmpty,
+    // The sender's domain also names every Message-ID, so it must be there.
+    from: nonEmpty.refine((from) => {
+      try {
+        domainOf(from);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'expected a sender address such as "Verzuimrelay Utrecht <verzuim-relay@utrecht.example>"'),
     ca: nonEmpty.optional(),
   })
   .superRefine((smtp, ctx) => {
