@@ -143,16 +143,26 @@ export class SimulatedFeed {
    * ones asked for with replayNext.
    */
   page(gemeentecode: string, vanaf: number, limit: number): FeedPage {
-    const own = this.entries.filter((e) => e.gemeentecode === undefined || e.gemeentecode === gemeentecode);
-    const newer = own.filter((e) => e.volgnummer > vanaf);
-    const fresh = newer.slice(0, limit);
-    const meer = newer.length > fresh.length;
+    const isOwn = (e: Entry) => e.gemeentecode === undefined || e.gemeentecode === gemeentecode;
+    // Entries are sorted by volgnummer: find the first one above vanaf, then walk (the bench pages through large feeds).
+    const start = this.firstAbove(vanaf);
+    const fresh: Entry[] = [];
+    let meer = false;
+    for (let i = start; i < this.entries.length; i++) {
+      const entry = this.entries[i]!;
+      if (!isOwn(entry)) continue;
+      if (fresh.length === limit) {
+        meer = true;
+        break;
+      }
+      fresh.push(entry);
+    }
     // Re-served items never move volgnummerTot: the cursor only follows new mutations.
     const volgnummerTot = fresh.length ? Math.max(vanaf, fresh[fresh.length - 1]!.volgnummer) : vanaf;
 
     const items = fresh.map((e) => structuredClone(e.item));
-    const earlier = own.filter((e) => e.volgnummer <= vanaf);
-    if (this.replayPending > 0 && earlier.length > 0) {
+    const earlier = this.replayPending > 0 ? this.entries.slice(0, start).filter(isOwn) : [];
+    if (earlier.length > 0) {
       const count = Math.min(this.replayPending, earlier.length);
       this.replayPending = 0;
       // Descending, and spread between the new items: out of order, as after a failover.
@@ -181,6 +191,15 @@ export class SimulatedFeed {
       .filter((m) => gemeentecode === undefined || m.gemeentecode === gemeentecode)
       .sort((a, b) => a.meldingsnummer.localeCompare(b.meldingsnummer))
       .map((m) => structuredClone(m));
+  }
+
+  /** Meldingsnummers (in order of first appearance) of one gemeente whose current status passes the filter; no copies made. */
+  meldingsnummers(gemeentecode: string, status: (status: string) => boolean = () => true): string[] {
+    const out: string[] = [];
+    for (const melding of this.latest.values()) {
+      if (melding.gemeentecode === gemeentecode && status(melding.status)) out.push(melding.meldingsnummer);
+    }
+    return out;
   }
 
   /**
@@ -262,6 +281,18 @@ export class SimulatedFeed {
     const volgnummer = Math.max(this.nextVolgnummer, this.lastVolgnummer + 1);
     this.nextVolgnummer = volgnummer + 1 + this.random.int(0, this.gapMax);
     return volgnummer;
+  }
+
+  /** Index of the first entry with a volgnummer above `vanaf` (entries.length when none). */
+  private firstAbove(vanaf: number): number {
+    let low = 0;
+    let high = this.entries.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (this.entries[mid]!.volgnummer > vanaf) high = mid;
+      else low = mid + 1;
+    }
+    return low;
   }
 
   private insert(entry: Entry): void {

@@ -277,9 +277,12 @@ export class MeldingGenerator {
       const age = ageOn(p.leerling.geboortedatum, begindatum);
       return p.sector === sector && age >= minAge && age <= maxAge;
     };
-    if (r.chance(0.15)) {
-      const known = this.pupils.filter(fits);
-      if (known.length) return r.pick(known);
+    if (r.chance(0.15) && this.pupils.length) {
+      // A handful of tries rather than a scan: feeds for the bench hold thousands of pupils.
+      for (let tries = 0; tries < 20; tries++) {
+        const known = r.pick(this.pupils);
+        if (fits(known)) return known;
+      }
     }
 
     const geslacht = r.weighted([['V', 48], ['M', 48], ['X', 3], ['O', 1]] as const);
@@ -413,9 +416,9 @@ export function advanceFeed(feed: SimulatedFeed, gen: MeldingGenerator, step: Fe
       feed.append(melding);
       continue;
     }
-    const open = feed.meldingen(gen.gemeentecode).filter((m) => m.status === 'GEREGISTREERD' || m.status === 'IN_BEHANDELING');
+    const open = feed.meldingsnummers(gen.gemeentecode, (status) => status === 'GEREGISTREERD' || status === 'IN_BEHANDELING');
     if (open.length === 0) continue;
-    const target = r.pick(open);
+    const target = feed.current(r.pick(open))!;
     feed.append(kind === 'wijziging' ? gen.wijziging(target) : gen.intrekking(target));
   }
 }
