@@ -45,6 +45,7 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?:
 export interface Daemon {
   child: ChildProcess;
   stdout(): string;
+  stderr(): string;
   logs(): Record<string, unknown>[];
   waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -64,6 +65,7 @@ export function startDaemon(args: string[], options: { env?: NodeJS.ProcessEnv }
   return {
     child,
     stdout: () => stdout,
+    stderr: () => stderr,
     logs: () => parseLogs(stdout),
     exited,
     waitForLog(predicate, timeoutMs = 30_000) {

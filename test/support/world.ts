@@ -55,6 +55,8 @@ export interface WorldOptions {
   configExtra?: Record<string, string>;
   smtp?: Partial<Pick<MailCatcherOptions, 'respond' | 'auth'>>;
   seed?: number;
+  /** The OIN the simulator has registered for the gemeente (default: the relay's own). */
+  registeredOin?: string;
 }
 
 export async function createWorld(options: WorldOptions): Promise<World> {
@@ -66,7 +68,7 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     cert: readFileSync(serverPki.serverCert),
     key: readFileSync(serverPki.serverKey),
     clientCa: readFileSync(options.pki.trustAnchors),
-    gemeenten: { [GEMEENTECODE]: { oin: OIN } },
+    gemeenten: { [GEMEENTECODE]: { oin: options.registeredOin ?? OIN } },
     feed,
   });
   const catcher = await startMailCatcher({
