@@ -181,6 +181,16 @@ describe.skipIf(!hasOpenssl())('certificates made with the openssl command line'
     expect(report.problems).toEqual([]);
   });
 
+  it('reads the PEM that `openssl pkcs12 -nodes` prints (bag attributes, certificates and key in one file) as both tls.cert and tls.key', () => {
+    openssl('pkcs12', '-in', 'client.p12', '-nodes', '-passin', `pass:${PASS}`, '-out', 'all-in-one.pem');
+    const text = readFileSync(f('all-in-one.pem'), 'utf8');
+    expect(text).toContain('Bag Attributes');
+    expect(text).toContain('PRIVATE KEY');
+    const report = inspectClientCertificate(tls({ cert: f('all-in-one.pem'), key: f('all-in-one.pem') }), TEST_OIN);
+    expect(report.problems).toEqual([]);
+    expect(report.leaf?.sha256).toBe(leafSha());
+  });
+
   it('refuses a PKCS#12 without the key, and one opened with the wrong passphrase', () => {
     const nokey = inspectClientCertificate(tls({ cert: undefined, key: undefined, pfx: f('nokey.p12'), pfxPassphrase: PASS }), TEST_OIN);
     expect(problemCodes(nokey)).toEqual(['PFX_NO_KEY']);

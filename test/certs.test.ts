@@ -147,6 +147,14 @@ describe('every format administrators bring', () => {
     expect(report.leaf?.sha256).toBe(leafSha());
   });
 
+  it('reads a PEM saved on Windows (byte-order mark, CRLF line ends, text around the blocks)', () => {
+    const pem = readFileSync(pki.clientCert, 'utf8').replace(/\n/g, '\r\n');
+    const windows = file('windows.crt', `\uFEFFCertificaat van de TSP\r\n${pem}\r\n`);
+    const report = inspectClientCertificate(tls({ cert: windows }), OIN);
+    expect(report.problems).toEqual([]);
+    expect(report.leaf?.sha256).toBe(leafSha());
+  });
+
   it('keeps the certificates of a .p7b byte for byte and in file order', () => {
     const fromPem = readCertificates(pki.clientCert).certs.map((c) => sha256(c.raw));
     expect(readCertificates(pki.formats.p7bDer!).certs.map((c) => sha256(c.raw))).toEqual(fromPem);
