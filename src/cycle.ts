@@ -9,6 +9,7 @@ import { emptyIngestCounts, ingestPage, type IngestCounts } from './ingest.js';
 import type { Logger } from './log.js';
 import type { MailSender } from './mail/smtp.js';
 import { RodError, type RodClient } from './rod/client.js';
+import { purgeExpired } from './store/retention.js';
 import type { Store } from './store/store.js';
 
 export interface CycleDeps {
@@ -81,6 +82,12 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
     onNieuwSent: config.rod.reportStatus === 'IN_BEHANDELING' ? (row) => row.meldingsnummer && store.statusReports.request(row.meldingsnummer, 'IN_BEHANDELING', now()) : undefined,
   });
   if (config.rod.reportStatus === 'IN_BEHANDELING' && error === undefined) await reportStatuses(deps, cycleId, now);
+
+  const purged = purgeExpired(store.db, config.retention.days, now());
+  if (purged.meldingen > 0 || purged.quarantine > 0) {
+    store.audit.append({ event: 'retention.purged', outcome: 'ok', cycleId, detail: { ...purged, retentionDays: config.retention.days } });
+    log.info('retention.purged', { cycleId, ...purged, retentionDays: config.retention.days });
+  }
 
   const counts = { pages, fetched, ...ingest, ...delivered };
   const outcome = error === undefined ? 'ok' : 'failed';

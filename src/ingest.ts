@@ -89,7 +89,12 @@ function processMelding(ctx: IngestContext, m: Verzuimmelding, counts: IngestCou
   const now = ctx.now();
   const ids = { meldingsnummer: m.meldingsnummer, volgnummer: m.volgnummer, cycleId: ctx.cycleId };
   const previous = store.meldingen.get(m.meldingsnummer);
-  const decision = decide(previous ? { melding: previous.melding, knownBy: previous.knownBy } : undefined, m, config.routing);
+  // A melding purged by retention has no content left to compare with: a
+  // newer mutation is judged as if first seen (and an older one is still stale).
+  const decision =
+    previous && previous.melding === null && m.volgnummer <= previous.volgnummer
+      ? ({ outcome: 'stale' } as const)
+      : decide(previous?.melding ? { melding: previous.melding, knownBy: previous.knownBy } : undefined, m, config.routing);
 
   if (decision.outcome === 'stale') {
     store.meldingen.recordMutation(m, 'stale', 1, now);

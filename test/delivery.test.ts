@@ -16,6 +16,7 @@ import { silentLogger } from '../src/log.js';
 import { createSmtpSender, type MailSender } from '../src/mail/smtp.js';
 import { MeldingGenerator } from '../src/simulator/generate.js';
 import { Store } from '../src/store/store.js';
+import { purgeExpired } from '../src/store/retention.js';
 import type { Verzuimmelding } from '../src/melding.js';
 import { testConfig } from './support/config.js';
 
@@ -199,5 +200,27 @@ describe('ingest', () => {
     expect(store.outbox.list()).toHaveLength(0);
     expect(store.meldingen.get(m.meldingsnummer)?.volgnummer).toBe(5);
     expect(store.cursor.get().volgnummer).toBe(5);
+  });
+
+  it('purges the personal data of meldingen closed longer than retention.days ago, and keeps judging later mutations', async () => {
+    const r = await rig();
+    const [open, closed] = r.ingest(r.gen.nieuweMelding(), r.gen.nieuweMelding());
+    const [withdrawal] = r.ingest(r.gen.intrekking(closed!));
+    await r.deliver();
+    const bsnOrNummer = (m: Verzuimmelding) => m.leerling.bsn ?? m.leerling.onderwijsnummer!;
+
+    r.clock.now = new Date(r.clock.now.getTime() + 731 * 86_400_000);
+    expect(purgeExpired(r.store.db, 730, r.clock.now)).toMatchObject({ meldingen: 1, mutations: 2 });
+    const dump = JSON.stringify(r.store.db.prepare('SELECT * FROM mutations').all()) + JSON.stringify(r.store.db.prepare('SELECT * FROM outbox').all());
+    expect(dump).not.toContain(bsnOrNummer(closed!));
+    expect(dump).toContain(bsnOrNummer(open!)); // still open: kept
+    expect(r.store.meldingen.get(closed!.meldingsnummer)).toMatchObject({ status: 'INGETROKKEN', melding: null });
+
+    // A replay of the purged melding is still stale; a genuinely new mutation is judged as if first seen.
+    r.volgnummer = withdrawal!.volgnummer - 1;
+    expect(() => r.ingest({ ...closed!, status: 'GEREGISTREERD' })).not.toThrow();
+    r.volgnummer = 1000;
+    r.ingest({ ...closed!, status: 'GEREGISTREERD' });
+    expect(r.store.outbox.list({ meldingsnummer: closed!.meldingsnummer }).map((x) => x.kind)).toEqual(['Nieuw', 'Ingetrokken', 'Nieuw']);
   });
 });

@@ -8,7 +8,8 @@ export interface StoredMelding {
   volgnummer: number;
   verzuimsoort: string;
   status: string;
-  melding: Verzuimmelding;
+  /** Null once retention purged the melding's personal data. */
+  melding: Verzuimmelding | null;
   knownBy: string[];
   mutationId: number;
   firstSeenAt: string;
@@ -82,7 +83,7 @@ function toStored(row: MeldingRow): StoredMelding {
     volgnummer: row.volgnummer,
     verzuimsoort: row.verzuimsoort,
     status: row.status,
-    melding: JSON.parse(row.payload ?? 'null') as Verzuimmelding,
+    melding: row.payload === null ? null : (JSON.parse(row.payload) as Verzuimmelding),
     knownBy: JSON.parse(row.known_by) as string[],
     mutationId: row.mutation_id,
     firstSeenAt: row.first_seen_at,
