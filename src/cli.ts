@@ -10,6 +10,7 @@ import { certBundleCommand, certCheckCommand } from './certs/commands.js';
 import { ConfigError, EXIT_CONFIG, checkReferencedFiles, loadConfig, type LoadedConfig } from './config/load.js';
 import { configSchema } from './config/schema.js';
 import { inspectClientCertificate } from './certs/inspect.js';
+import { createCertificateWatch } from './certificate-watch.js';
 import { runCycle } from './cycle.js';
 import { runDaemon } from './daemon.js';
 import { createLogger } from './log.js';
@@ -63,6 +64,7 @@ const COMMANDS: Record<string, Command> = {
       const log = createLogger({ level: c.log.level });
       const relay = openRelay(c, log);
       try {
+        await createCertificateWatch(c, relay.store, log)();
         const result = await runCycle({ config: c, store: relay.store, rod: relay.rod, sender: relay.sender, log });
         return result.outcome === 'ok' ? 0 : 1;
       } finally {
