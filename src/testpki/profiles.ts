@@ -8,8 +8,6 @@ export type PkiStyle = 'G4' | 'G1';
 
 /** A WebCrypto algorithm for key generation, and the matching one for signing with that key. */
 export interface SignatureProfile {
-  /** Human-readable, for messages and reports. */
-  label: string;
   keyAlgorithm: RsaHashedKeyGenParamsLike;
   signingAlgorithm: { name: string; saltLength?: number };
 }
@@ -42,13 +40,11 @@ const F4 = new Uint8Array([1, 0, 1]);
 // G4 signs every certificate, CA and leaf, with RSASSA-PSS; the salt length equals the SHA-512 output
 // (64 bytes), as in the G4 certificate profiles. G1 used PKCS#1 v1.5 with SHA-256.
 const pssSha512: SignatureProfile = {
-  label: 'RSASSA-PSS with SHA-512, MGF1 SHA-512, salt length 64',
   keyAlgorithm: { name: 'RSA-PSS', hash: 'SHA-512', modulusLength: 4096, publicExponent: F4 },
   signingAlgorithm: { name: 'RSA-PSS', saltLength: 64 },
 };
 
 const pkcs1Sha256: SignatureProfile = {
-  label: 'sha256WithRSAEncryption (PKCS#1 v1.5)',
   keyAlgorithm: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', modulusLength: 4096, publicExponent: F4 },
   signingAlgorithm: { name: 'RSASSA-PKCS1-v1_5' },
 };
