@@ -134,4 +134,13 @@ describe('configuration', () => {
     expect(result.stderr).toContain('/nonexistent/relay.yaml');
     expect(result.stderr).toContain('cannot read the configuration file: no such file or folder');
   });
+
+  it('config schema prints a JSON Schema an editor can use', async () => {
+    const result = await runCli(['config', 'schema']);
+    expect(result.code).toBe(0);
+    const schema = JSON.parse(result.stdout) as { properties: Record<string, { properties: Record<string, { type?: string; pattern?: string }> }>; required: string[] };
+    expect(schema.properties.municipality!.properties.code).toMatchObject({ type: 'string', pattern: '^[0-9]{4}$' });
+    expect(schema.properties.rod!.properties.pageSize).toMatchObject({ type: 'integer', maximum: 500 });
+    expect(schema.required).toEqual(expect.arrayContaining(['municipality', 'rod', 'tls', 'routing', 'smtp', 'storage']));
+  });
 });

@@ -20,7 +20,7 @@ function digits(length: number, what: string) {
     } else if (!new RegExp(`^[0-9]{${length}}$`).test(value)) {
       ctx.addIssue({ code: 'custom', message: `expected ${what}: exactly ${length} digits` });
     }
-  });
+  }).meta({ type: 'string', pattern: `^[0-9]{${length}}$`, description: `${what}, quoted` });
 }
 
 const nonEmpty = z.string().trim().min(1, 'expected a non-empty string');
