@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    reporters: ['default', './test/support/summary-reporter.ts'],
     // The end-to-end tests start child processes, TLS servers and SMTP servers;
     // two cores are all a CI machine has, so keep the fan-out small.
     pool: 'forks',
