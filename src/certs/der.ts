@@ -225,9 +225,11 @@ export function time(tlv: Tlv): Date {
 }
 
 // --- writing (definite lengths only: what we write is DER) ---
+// Used to wrap existing certificates into PKCS#7 and PKCS#12 containers: a
+// certificate is only ever copied as a blob, never rebuilt from parsed fields.
 
-export function encode(tag: number, content: Buffer | Buffer[]): Buffer {
-  const body = Array.isArray(content) ? Buffer.concat(content) : content;
+export function encode(tag: number, content: Uint8Array | Uint8Array[]): Buffer {
+  const body = Array.isArray(content) ? Buffer.concat(content) : Buffer.from(content);
   const n = body.length;
   let header: Buffer;
   if (n < 0x80) {
@@ -241,8 +243,11 @@ export function encode(tag: number, content: Buffer | Buffer[]): Buffer {
 }
 
 export function encodeOid(dotted: string): Buffer {
-  const parts = dotted.split('.').map(Number);
-  const [a = 0, b = 0, ...rest] = parts;
+  const arcs = dotted.split('.').map(Number);
+  const [a, b, ...rest] = arcs;
+  if (a === undefined || b === undefined || arcs.some((arc) => !Number.isSafeInteger(arc) || arc < 0)) {
+    throw new RangeError(`'${dotted}' is not an object identifier`);
+  }
   const bytes: number[] = [];
   for (const v of [a * 40 + b, ...rest]) {
     const chunk: number[] = [v & 0x7f];
@@ -253,8 +258,21 @@ export function encodeOid(dotted: string): Buffer {
 }
 
 export function encodeSmallInteger(v: number): Buffer {
+  if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`integer ${v} is not supported`);
   const bytes: number[] = [];
   for (let x = v; x > 0; x = Math.floor(x / 256)) bytes.unshift(x & 0xff);
   if (bytes.length === 0 || (bytes[0]! & 0x80) !== 0) bytes.unshift(0);
   return encode(TAG.INTEGER, Buffer.from(bytes));
 }
+
+export const encodeSequence = (...items: Uint8Array[]): Buffer => encode(TAG.SEQUENCE, items);
+/** SET or SET OF; the items are written in the order given. */
+export const encodeSet = (...items: Uint8Array[]): Buffer => encode(TAG.SET, items);
+export const encodeOctetString = (bytes: Uint8Array): Buffer => encode(TAG.OCTET_STRING, bytes);
+export const encodeNull = (): Buffer => Buffer.from([TAG.NULL, 0x00]);
+/** [n] EXPLICIT: a constructed context-specific tag around complete elements. */
+export const encodeExplicit = (tagNumber: number, ...items: Uint8Array[]): Buffer => encode(0xa0 | tagNumber, items);
+/** [n] IMPLICIT on a primitive type (such as an OCTET STRING): the content under a context tag. */
+export const encodeImplicitPrimitive = (tagNumber: number, content: Uint8Array): Buffer => encode(0x80 | tagNumber, content);
+/** BMPString: UTF-16 big-endian, as PKCS#12 friendly names are written. */
+export const encodeBmpString = (text: string): Buffer => encode(TAG.BMP_STRING, Buffer.from(text, 'utf16le').swap16());

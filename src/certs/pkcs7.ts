@@ -2,7 +2,7 @@
  * Certs-only PKCS#7 (the .p7b "certificate chain" file): reading the certificates out of one and
  * writing one for DUO. Certificates are carried as their original bytes, in both directions.
  */
-import { DerError, TAG, children, encode, encodeOid, encodeSmallInteger, expectTag, oid, readTlv, type Tlv } from './der.js';
+import { DerError, TAG, children, encode, encodeOid, encodeSequence, encodeSmallInteger, expectTag, oid, readTlv, type Tlv } from './der.js';
 
 const OID_SIGNED_DATA = '1.2.840.113549.1.7.2';
 const OID_DATA = '1.2.840.113549.1.7.1';
@@ -37,11 +37,11 @@ export function certificatesFromPkcs7(der: Buffer): Buffer[] {
 }
 
 /** A degenerate ("certs-only") SignedData, DER, as `openssl crl2pkcs7 -nocrl` writes it. */
-export function certsOnlyPkcs7(certificates: Buffer[]): Buffer {
+export function certsOnlyPkcs7(certificates: Uint8Array[]): Buffer {
   const signedData = encode(TAG.SEQUENCE, [
     encodeSmallInteger(1),
     encode(TAG.SET, []), // digestAlgorithms
-    encode(TAG.SEQUENCE, [encodeOid(OID_DATA)]), // encapContentInfo without content
+    encodeSequence(encodeOid(OID_DATA)), // encapContentInfo without content
     encode(0xa0, certificates), // [0] IMPLICIT SET OF Certificate
     encode(0xa1, []), // [1] IMPLICIT crls, empty
     encode(TAG.SET, []), // signerInfos

@@ -4,7 +4,8 @@
  * and encrypted keys, and a second PKCS#12 file with the older 3DES encryption.
  */
 import { buildPkcs12 } from './pkcs12.js';
-import { certsOnlyPkcs7, certsOnlyPkcs7Pem } from './pkcs7.js';
+import { certsOnlyPkcs7 } from '../certs/pkcs7.js';
+import { toPem } from './pem.js';
 import { derOf, pemOf, pkcs8Der, privateKeyObject, write, writeKey } from './files.js';
 import type { GeneratedPki } from './generate.js';
 
@@ -27,7 +28,7 @@ export function writeFormats(
     leafCrtDer: write(dir, at('client-der.crt'), derOf(leaf)),
     // The leaf between its two issuers: a loader must pick it out by what it is, not by position.
     chainPem: write(dir, at('chain-leaf-in-middle.pem'), pemOf(pki.tsp.cert, leaf, pki.domain.cert)),
-    p7bPem: write(dir, at('client.p7b'), certsOnlyPkcs7Pem(bundle)),
+    p7bPem: write(dir, at('client.p7b'), toPem(certsOnlyPkcs7(bundle), 'PKCS7')),
     p7bDer: write(dir, at('client-der.p7b'), certsOnlyPkcs7(bundle)),
     keyPkcs1Pem: writeKey(dir, at('client-pkcs1.key'), key.export({ type: 'pkcs1', format: 'pem' })),
     keyPkcs8EncryptedPem: writeKey(

@@ -2,7 +2,7 @@
  * PKCS#12 files (.p12/.pfx) that both node-forge and OpenSSL 3 (and so Node's TLS) can read.
  *
  * Built here rather than with forge.pkcs12.toPkcs12Asn1, because forge re-encodes certificates from
- * their parsed fields (see der.ts) and offers only a SHA-1 MAC. Two encryption schemes:
+ * their parsed fields, which can break a G4 certificate's RSASSA-PSS signature and offers only a SHA-1 MAC. Two encryption schemes:
  * - 'aes256': what OpenSSL 3 writes by default: PBES2 (PBKDF2 with HMAC-SHA-256, AES-256-CBC) for the
  *   certificates and the key, HMAC-SHA-256 for the integrity MAC;
  * - '3des': the older scheme many Windows and Java tools still write: pbeWithSHAAnd3-KeyTripleDES-CBC
@@ -10,16 +10,16 @@
  */
 import { createCipheriv, createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import {
-  bmpString,
-  explicit,
-  implicitPrimitive,
-  integer,
-  nullValue,
-  octetString,
-  oid,
-  sequence,
-  set,
-} from './der.js';
+  encodeBmpString as bmpString,
+  encodeExplicit as explicit,
+  encodeImplicitPrimitive as implicitPrimitive,
+  encodeNull as nullValue,
+  encodeOctetString as octetString,
+  encodeOid as oid,
+  encodeSequence as sequence,
+  encodeSet as set,
+  encodeSmallInteger as integer,
+} from '../certs/der.js';
 
 export type Pkcs12Encryption = 'aes256' | '3des';
 
