@@ -224,3 +224,41 @@ describe('ingest', () => {
     expect(r.store.outbox.list({ meldingsnummer: closed!.meldingsnummer }).map((x) => x.kind)).toEqual(['Nieuw', 'Ingetrokken', 'Nieuw']);
   });
 });
+
+describe('SMTP transport security', () => {
+  async function attempt(catcherOptions: Partial<Parameters<typeof startMailCatcher>[0]>, smtp: Partial<Config['smtp']>) {
+    const catcher = await startMailCatcher({ cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey), ...catcherOptions });
+    const config = testConfig({ pki, smtpPort: catcher.port });
+    config.smtp = { ...config.smtp, ...smtp };
+    const sender = createSmtpSender(config.smtp);
+    try {
+      return await sender.send({ to: 'leerplicht@utrecht.example', subject: 'test', text: 'x', html: '<p>x</p>', headers: {}, messageId: '<t@utrecht.example>' }).then(
+        () => ({ ok: true as const, mails: catcher.mails.length }),
+        (err: Error) => ({ ok: false as const, error: err.message, mails: catcher.mails.length }),
+      );
+    } finally {
+      sender.close();
+      await catcher.close();
+    }
+  }
+
+  it('refuses to send in plain text to a relay without STARTTLS', async () => {
+    const result = await attempt({ plaintextOnly: true }, { requireTLS: true });
+    expect(result.ok).toBe(false);
+    expect(result.ok ? '' : result.error).toMatch(/TLS/);
+    expect(result.mails).toBe(0);
+  });
+
+  it('sends in plain text only when allowPlaintext says so', async () => {
+    const result = await attempt({ plaintextOnly: true }, { requireTLS: false, allowPlaintext: true });
+    expect(result).toMatchObject({ ok: true, mails: 1 });
+  });
+
+  it('logs in with smtp.user and smtp.password, and says so when they are wrong', async () => {
+    const good = await attempt({ auth: { user: 'relay', password: 's3cret' } }, { user: 'relay', password: 's3cret' });
+    expect(good).toMatchObject({ ok: true, mails: 1 });
+    const bad = await attempt({ auth: { user: 'relay', password: 's3cret' } }, { user: 'relay', password: 'wrong' });
+    expect(bad.ok).toBe(false);
+    expect(bad.ok ? '' : bad.error).toContain('check smtp.user and smtp.password');
+  });
+});

@@ -26,6 +26,8 @@ export interface MailCatcherOptions {
   respond?: (mail: { envelopeTo: string[]; raw: Buffer }) => { code: number; message: string } | undefined;
   /** Require AUTH with these credentials. */
   auth?: { user: string; password: string };
+  /** Offer no STARTTLS (an old relay), to show that the relay refuses to send in plain text. */
+  plaintextOnly?: boolean;
 }
 
 export interface RunningMailCatcher {
@@ -47,7 +49,9 @@ export async function startMailCatcher(options: MailCatcherOptions): Promise<Run
     cert: options.cert,
     minVersion: 'TLSv1.2',
     authOptional: options.auth === undefined,
-    disabledCommands: options.auth ? [] : ['AUTH'],
+    disabledCommands: [...(options.auth ? [] : ['AUTH']), ...(options.plaintextOnly ? ['STARTTLS'] : [])],
+    // Only for the test of a relay that allows AUTH over plain text; never the default.
+    allowInsecureAuth: options.plaintextOnly === true,
     banner: 'verzuim-relay mail catcher',
     logger: false,
     size: 10 * 1024 * 1024,
