@@ -242,6 +242,13 @@ describe('files that are not what the setting expects', () => {
     expect(missing.problems[0]!.advice).toContain('tls.trustAnchors');
   });
 
+  it('a trust-anchors file with intermediates but no root', () => {
+    const report = inspectClientCertificate(tls({ trustAnchors: pki.intermediates }), OIN);
+    expect(problemCodes(report)).toContain('ANCHORS_NO_ROOT');
+    expect(report.usable).toBe(false);
+    expect(report.problems.find((p) => p.code === 'ANCHORS_NO_ROOT')!.advice).toContain('root');
+  });
+
   it('a file with only CA certificates', () => {
     const report = inspectClientCertificate(tls({ cert: pki.intermediates }), OIN);
     expect(problemCodes(report)).toEqual(['LEAF_NOT_FOUND']);

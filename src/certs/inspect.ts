@@ -150,6 +150,17 @@ export function inspectWithMaterial(tls: TlsConfig, expectedOin: string, now: Da
     }
   });
   remember(anchors, tls.trustAnchors);
+  // Node's TLS (OpenSSL without partial-chain trust) only accepts a chain that
+  // ends at a self-signed root among the anchors: an intermediate alone would
+  // pass the checks here and then fail every connection to ROD.
+  if (anchors.length > 0 && !anchors.some(isSelfSigned)) {
+    problems.push({
+      code: PROBLEM.ANCHORS_NO_ROOT,
+      file: tls.trustAnchors,
+      message: `${path.basename(tls.trustAnchors)}: the trust-anchors file holds no root certificate (only ${anchors.map((a) => `'${commonName(a)}'`).join(', ')})`,
+      advice: 'add the PKIoverheid private root itself (G4 Root Priv G-TLS and/or Private Root CA - G1, from cert.pkioverheid.nl); intermediates may stay in the file',
+    });
+  }
 
   const origin = (c: X509Certificate) => origins.get(sha256Hex(c));
   const at = (c: X509Certificate, code: string, message: string, advice: string): CertificateProblem => {
