@@ -73,7 +73,7 @@ export function ingestItem(ctx: IngestContext, item: unknown, counts: IngestCoun
     return 'quarantined';
   }
   try {
-    return processMelding(ctx, melding, counts);
+    return processMelding(ctx, melding, item, counts);
   } catch (err) {
     // A database failure must abort the page (nothing stored, cursor unmoved);
     // anything else is a record this version cannot handle: keep it, go on.
@@ -84,7 +84,7 @@ export function ingestItem(ctx: IngestContext, item: unknown, counts: IngestCoun
   }
 }
 
-function processMelding(ctx: IngestContext, m: Verzuimmelding, counts: IngestCounts): 'processed' | 'stale' {
+function processMelding(ctx: IngestContext, m: Verzuimmelding, received: unknown, counts: IngestCounts): 'processed' | 'stale' {
   const { store, config, log } = ctx;
   const now = ctx.now();
   const ids = { meldingsnummer: m.meldingsnummer, volgnummer: m.volgnummer, cycleId: ctx.cycleId };
@@ -97,14 +97,14 @@ function processMelding(ctx: IngestContext, m: Verzuimmelding, counts: IngestCou
       : decide(previous?.melding ? { melding: previous.melding, knownBy: previous.knownBy } : undefined, m, config.routing);
 
   if (decision.outcome === 'stale') {
-    store.meldingen.recordMutation(m, 'stale', 1, now);
+    store.meldingen.recordMutation(m, received, 'stale', 1, now);
     store.audit.append({ event: 'mutation.stale', outcome: 'ignored', ...ids, detail: { lastVolgnummer: previous?.volgnummer } });
     log.debug('mutation.stale', { meldingsnummer: m.meldingsnummer, volgnummer: m.volgnummer, lastVolgnummer: previous?.volgnummer });
     counts.stale++;
     return 'stale';
   }
 
-  const mutationId = store.meldingen.recordMutation(m, 'processed', decision.row, now);
+  const mutationId = store.meldingen.recordMutation(m, received, 'processed', decision.row, now);
   const knownBy = new Set(previous?.knownBy ?? []);
   const domain = domainOf(config.smtp.from);
   for (const planned of decision.mails) {

@@ -192,6 +192,15 @@ describe('ingest', () => {
     expect(r.store.db.prepare(`SELECT outcome FROM mutations ORDER BY id`).pluck().all()).toEqual(['processed', 'stale']);
   });
 
+  it('keeps every mutation exactly as received, fields it does not know included', async () => {
+    const r = await rig();
+    const [m] = r.ingest({ ...r.gen.nieuweMelding(), schooljaar: '2026-2027' } as Omit<Verzuimmelding, 'volgnummer'>);
+    const stored = JSON.parse(r.store.db.prepare('SELECT payload FROM mutations').pluck().get() as string) as Record<string, unknown>;
+    expect(stored).toEqual(JSON.parse(JSON.stringify(m)));
+    expect(stored.schooljaar).toBe('2026-2027');
+    expect(r.store.outbox.list()).toHaveLength(1);
+  });
+
   it('stores the backlog without mail with sync.backlog: store-only', async () => {
     const r = await rig();
     const store = r.store;

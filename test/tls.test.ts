@@ -3,10 +3,12 @@
  * certificate does not chain to the configured anchors, a ROD whose name does
  * not match, and a client without a certificate.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { Agent, request } from 'undici';
 import { startSimulator } from '../src/simulator/server.js';
+import { runCli } from './support/relay-process.js';
 import { createWorld, type World } from './support/world.js';
 
 const g4 = inject('pkiG4');
@@ -47,6 +49,22 @@ describe('TLS towards ROD', () => {
     expect(result.code, result.stderr + result.stdout.slice(-2000)).toBe(0);
     expect(world.catcher.mails).toHaveLength(1);
     expect(result.logs.find((l) => l.event === 'cert.loaded')).toMatchObject({ hierarchy: expect.any(String) });
+  });
+
+  it('works with a PKCS#12 file whose passphrase comes from a secret file', async () => {
+    world = await createWorld({
+      pki: g4,
+      configExtra: { tls: `tls:\n  pfx: ${g4.clientPfx}\n  pfxPassphrase: \${ROD_PFX_PASSPHRASE}\n  trustAnchors: ${g4.trustAnchors}\n  allowUnknownRoots: true` },
+    });
+    const secret = path.join(world.dir, 'pfx-passphrase');
+    writeFileSync(secret, `${g4.passphrase}\n`);
+    world.feed.append(world.generator.nieuweMelding());
+    const withoutSecret = await world.once();
+    expect(withoutSecret.code).toBe(78);
+    expect(withoutSecret.stderr).toContain('tls.pfxPassphrase: environment variable ROD_PFX_PASSPHRASE is not set (nor ROD_PFX_PASSPHRASE_FILE)');
+    const result = await runCli(['once', '--config', world.configFile], { env: { ROD_PFX_PASSPHRASE_FILE: secret } });
+    expect(result.code, result.stderr).toBe(0);
+    expect(world.catcher.mails).toHaveLength(1);
   });
 
   it('ends the cycle with exit 1 when ROD is in maintenance longer than a cycle may wait', async () => {

@@ -1,6 +1,7 @@
 /** Mutations as received, and the current state per melding. */
 import type { Verzuimmelding } from '../melding.js';
 import { isOpenStatus } from '../melding.js';
+import { validateItem } from '../rod/contract.js';
 import type { Db } from './database.js';
 
 export interface StoredMelding {
@@ -31,11 +32,12 @@ interface MeldingRow {
 export class Meldingen {
   constructor(private readonly db: Db) {}
 
-  recordMutation(m: Verzuimmelding, outcome: 'processed' | 'stale', policyRow: number | null, receivedAt: Date): number {
+  /** Keeps the feed item exactly as ROD sent it (fields this version does not know included). */
+  recordMutation(m: Verzuimmelding, received: unknown, outcome: 'processed' | 'stale', policyRow: number | null, receivedAt: Date): number {
     const result = this.db
       .prepare(`INSERT INTO mutations (meldingsnummer, volgnummer, received_at, outcome, policy_row, payload)
         VALUES (?, ?, ?, ?, ?, ?)`)
-      .run(m.meldingsnummer, m.volgnummer, receivedAt.toISOString(), outcome, policyRow, JSON.stringify(m));
+      .run(m.meldingsnummer, m.volgnummer, receivedAt.toISOString(), outcome, policyRow, JSON.stringify(received));
     return Number(result.lastInsertRowid);
   }
 
@@ -48,7 +50,7 @@ export class Meldingen {
 
   mutationPayload(mutationId: number): Verzuimmelding | undefined {
     const payload = this.db.prepare('SELECT payload FROM mutations WHERE id = ?').pluck().get(mutationId) as string | null | undefined;
-    return payload ? (JSON.parse(payload) as Verzuimmelding) : undefined;
+    return payload ? asMelding(payload) : undefined;
   }
 
   save(m: Verzuimmelding, mutationId: number, knownBy: readonly string[], now: Date): void {
@@ -83,10 +85,20 @@ function toStored(row: MeldingRow): StoredMelding {
     volgnummer: row.volgnummer,
     verzuimsoort: row.verzuimsoort,
     status: row.status,
-    melding: row.payload === null ? null : (JSON.parse(row.payload) as Verzuimmelding),
+    melding: row.payload === null ? null : asMelding(row.payload),
     knownBy: JSON.parse(row.known_by) as string[],
     mutationId: row.mutation_id,
     firstSeenAt: row.first_seen_at,
     updatedAt: row.updated_at,
   };
+}
+
+/**
+ * The stored item read back through the contract: the relay judges and mails
+ * only the fields it knows, whatever else ROD sent along.
+ */
+function asMelding(payload: string): Verzuimmelding {
+  const checked = validateItem(JSON.parse(payload));
+  if (!checked.ok) throw new Error(`a stored mutation no longer passes validation: ${checked.reason}`);
+  return checked.melding;
 }
