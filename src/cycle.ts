@@ -20,6 +20,8 @@ export interface CycleDeps {
   log: Logger;
   now?: () => Date;
   random?: () => number;
+  /** Aborted when the relay stops (the same signal the ROD client was given). */
+  signal?: AbortSignal;
 }
 
 export interface CycleResult {
@@ -66,8 +68,13 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
     }
   } catch (err) {
     error = err instanceof RodError ? err.message : `unexpected: ${(err as Error).message}`;
-    log.error('cycle.fetch-failed', { cycleId, kind: err instanceof RodError ? err.kind : 'internal', error });
-    store.audit.append({ event: 'cycle.fetch-failed', outcome: 'failed', cycleId, detail: { error } });
+    if (err instanceof RodError && err.kind === 'stopped') {
+      log.info('cycle.interrupted', { cycleId, pages }, error);
+      store.audit.append({ event: 'cycle.interrupted', outcome: 'info', cycleId, detail: { pages } });
+    } else {
+      log.error('cycle.fetch-failed', { cycleId, kind: err instanceof RodError ? err.kind : 'internal', error });
+      store.audit.append({ event: 'cycle.fetch-failed', outcome: 'failed', cycleId, detail: { error } });
+    }
     if (!(err instanceof RodError) && !(err instanceof Error)) throw err;
   }
 
@@ -78,10 +85,11 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
     log,
     now,
     random: deps.random,
+    signal: deps.signal,
     cycleId,
     onNieuwSent: config.rod.reportStatus === 'IN_BEHANDELING' ? (row) => row.meldingsnummer && store.statusReports.request(row.meldingsnummer, 'IN_BEHANDELING', now()) : undefined,
   });
-  if (config.rod.reportStatus === 'IN_BEHANDELING' && error === undefined) await reportStatuses(deps, cycleId, now);
+  if (config.rod.reportStatus === 'IN_BEHANDELING' && error === undefined && !deps.signal?.aborted) await reportStatuses(deps, cycleId, now);
 
   const purged = purgeExpired(store.db, config.retention.days, now());
   if (purged.meldingen > 0 || purged.quarantine > 0) {

@@ -13,7 +13,10 @@ import { openRelay } from './runtime.js';
 import { createCertificateWatch } from './certificate-watch.js';
 
 export async function runDaemon(config: Config, log: Logger, options: { signals?: boolean } = {}): Promise<number> {
-  const relay = openRelay(config, log);
+  // Stopping aborts a ROD request or Retry-After wait in progress and ends
+  // delivery after the mail in hand, so a container's stop timeout is met.
+  const stop = new AbortController();
+  const relay = openRelay(config, log, { signal: stop.signal });
   const { store } = relay;
   log.info('relay.started', { gemeentecode: config.municipality.code, cron: config.schedule.cron, timezone: config.schedule.timezone, pid: process.pid });
   store.audit.append({ event: 'relay.started', outcome: 'info', detail: { cron: config.schedule.cron, timezone: config.schedule.timezone } });
@@ -27,7 +30,7 @@ export async function runDaemon(config: Config, log: Logger, options: { signals?
       log.warn('cycle.skipped', {}, 'the previous cycle is still running');
       return;
     }
-    running = runCycle({ config, store, rod: relay.rod, sender: relay.sender, log })
+    running = runCycle({ config, store, rod: relay.rod, sender: relay.sender, log, signal: stop.signal })
       .catch((err: Error) => log.error('cycle.crashed', { error: err.message }))
       .finally(() => {
         running = undefined;
@@ -43,17 +46,18 @@ export async function runDaemon(config: Config, log: Logger, options: { signals?
   cycle();
 
   await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
+    const onSignal = (signal: string) => {
       if (stopping) return;
       stopping = true;
-      log.info('relay.stopping', { signal });
+      log.info('relay.stopping', { signal, cycleRunning: running !== undefined });
       schedule.stop();
       daily.stop();
+      stop.abort();
       resolve();
     };
     if (options.signals !== false) {
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => onSignal('SIGTERM'));
+      process.once('SIGINT', () => onSignal('SIGINT'));
     }
   });
   await running;

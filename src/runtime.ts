@@ -21,7 +21,8 @@ export interface Relay {
 }
 
 /** Throws CertificateError (exit 2) when the certificate is unusable. */
-export function openRelay(config: Config, log: Logger, now: () => Date = () => new Date()): Relay {
+export function openRelay(config: Config, log: Logger, options: { now?: () => Date; signal?: AbortSignal } = {}): Relay {
+  const now = options.now ?? (() => new Date());
   const credentials = loadClientCredentials(config.tls, config.municipality.oin, now());
   const { report } = credentials;
   for (const warning of report.warnings) log.warn('cert.warning', { code: warning.code, message: warning.message, advice: warning.advice });
@@ -36,6 +37,7 @@ export function openRelay(config: Config, log: Logger, now: () => Date = () => n
     gemeentecode: config.municipality.code,
     timeoutSeconds: config.rod.timeoutSeconds,
     log,
+    signal: options.signal,
     tls: {
       certPem: credentials.certPem,
       keyPem: credentials.keyPem,

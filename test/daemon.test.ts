@@ -36,6 +36,25 @@ describe('verzuim-relay run', () => {
     }
   });
 
+  it('stops at once on SIGTERM while waiting out a Retry-After from ROD', async () => {
+    world = await createWorld({ pki });
+    world.feed.failNext(503, { retryAfter: '45', times: 1 });
+    const daemon = startDaemon(['run', '--config', world.configFile]);
+    try {
+      await daemon.waitForLog((l) => l.event === 'rod.throttled');
+      const signalled = Date.now();
+      daemon.child.kill('SIGTERM');
+      const exit = await daemon.exited;
+      expect(exit.code).toBe(0);
+      expect(Date.now() - signalled).toBeLessThan(10_000);
+      const logs = daemon.logs();
+      expect(logs.some((l) => l.event === 'cycle.interrupted')).toBe(true);
+      expect(logs.at(-1)?.event).toBe('relay.stopped');
+    } finally {
+      if (daemon.child.exitCode === null) daemon.child.kill('SIGKILL');
+    }
+  });
+
   it('refuses to start with an unusable certificate: exit 2 and what to do', async () => {
     world = await createWorld({ pki, configExtra: { tls: `tls:\n  cert: ${pki.broken.expired!.cert}\n  key: ${pki.broken.expired!.key}\n  trustAnchors: ${pki.trustAnchors}\n  allowUnknownRoots: true` } });
     const daemon = startDaemon(['run', '--config', world.configFile]);

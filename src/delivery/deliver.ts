@@ -23,6 +23,8 @@ export interface DeliveryContext {
   now: () => Date;
   random?: () => number;
   cycleId: number | null;
+  /** Aborted when the relay stops: the mail in hand is finished, the rest waits for the next run. */
+  signal?: AbortSignal;
   /** Called after a Nieuw was accepted by SMTP (reporting back to ROD). */
   onNieuwSent?: (row: OutboxRow) => void;
 }
@@ -42,7 +44,10 @@ export async function deliverDue(ctx: DeliveryContext): Promise<DeliveryCounts> 
     const due = ctx.store.outbox.due(ctx.now());
     if (due.length === 0) break;
     const settledBefore = counts.sent + counts.dead;
-    for (const row of due) await deliverOne(ctx, row, counts);
+    for (const row of due) {
+      if (ctx.signal?.aborted) return counts;
+      await deliverOne(ctx, row, counts);
+    }
     if (counts.sent + counts.dead === settledBefore) break;
   }
   return counts;

@@ -31,10 +31,12 @@ export interface RodClientOptions {
   log: Logger;
   /** How long one request may wait on a Retry-After (429/503) before the cycle gives up. */
   maxRetryAfterSeconds?: number;
-  wait?: (ms: number) => Promise<unknown>;
+  wait?: (ms: number, signal?: AbortSignal) => Promise<unknown>;
+  /** Aborted when the relay stops: a request or a Retry-After wait in progress ends at once. */
+  signal?: AbortSignal;
 }
 
-export type RodErrorKind = 'tls' | 'unreachable' | 'timeout' | 'throttled' | 'refused' | 'server' | 'invalid-response';
+export type RodErrorKind = 'tls' | 'unreachable' | 'timeout' | 'throttled' | 'refused' | 'server' | 'invalid-response' | 'stopped';
 
 export class RodError extends Error {
   constructor(
@@ -53,7 +55,7 @@ const THROTTLE_ATTEMPTS = 3;
 export class RodClient {
   private readonly agent: Agent;
   private readonly maxRetryAfter: number;
-  private readonly wait: (ms: number) => Promise<unknown>;
+  private readonly wait: (ms: number, signal?: AbortSignal) => Promise<unknown>;
   private readonly host: string;
 
   constructor(private readonly options: RodClientOptions) {
@@ -61,7 +63,7 @@ export class RodClient {
     if (url.protocol !== 'https:') throw new RodError('tls', `rod.url must be https, got ${url.protocol}`);
     this.host = url.hostname;
     this.maxRetryAfter = options.maxRetryAfterSeconds ?? 60;
-    this.wait = options.wait ?? ((ms) => sleep(ms));
+    this.wait = options.wait ?? ((ms, signal) => sleep(ms, undefined, { signal }));
     const { checkServerChain } = options.tls;
     this.agent = new Agent({
       connect: {
@@ -119,13 +121,16 @@ export class RodClient {
     const url = `${this.options.baseUrl}${path}`;
     let networkFailures = 0;
     let throttles = 0;
+    const { signal } = this.options;
     for (;;) {
+      if (signal?.aborted) throw stopped();
       const requestId = randomUUID();
       const started = Date.now();
       let response;
       try {
         response = await request(url, {
           method,
+          signal,
           dispatcher: this.agent,
           headers: {
             accept: 'application/json, application/problem+json',
@@ -135,10 +140,11 @@ export class RodClient {
           body: payload === undefined ? undefined : JSON.stringify(payload),
         });
       } catch (err) {
+        if (signal?.aborted) throw stopped();
         const failure = this.describeTransportError(err);
         if (failure.kind === 'tls' || ++networkFailures >= NETWORK_ATTEMPTS) throw failure;
         this.options.log.warn('rod.retry', { requestId, reason: failure.kind, attempt: networkFailures, message: failure.message });
-        await this.wait(1000 * 2 ** networkFailures);
+        await this.pause(1000 * 2 ** networkFailures);
         continue;
       }
 
@@ -160,7 +166,7 @@ export class RodClient {
         const retryAfter = parseRetryAfter(header(response.headers, 'retry-after'));
         if (retryAfter !== undefined && retryAfter <= this.maxRetryAfter && ++throttles < THROTTLE_ATTEMPTS) {
           this.options.log.warn('rod.throttled', { requestId, status, retryAfterSeconds: retryAfter, code: problem?.code });
-          await this.wait(retryAfter * 1000);
+          await this.pause(retryAfter * 1000);
           continue;
         }
         throw new RodError(
@@ -178,6 +184,15 @@ export class RodClient {
       }
       const kind: RodErrorKind = status >= 500 ? 'server' : 'refused';
       throw new RodError(kind, `ROD answered ${status} (${label}) to ${method} ${path.split('?')[0]}; request ${requestId}`, { status, problem, code: problem?.code });
+    }
+  }
+
+  private async pause(ms: number): Promise<void> {
+    try {
+      await this.wait(ms, this.options.signal);
+    } catch (err) {
+      if (this.options.signal?.aborted) throw stopped();
+      throw err;
     }
   }
 
@@ -209,6 +224,10 @@ export class RodClient {
     }
     return new RodError('unreachable', `ROD at ${where} is unreachable (${code}${messages ? `: ${messages}` : ''})`, { code });
   }
+}
+
+function stopped(): RodError {
+  return new RodError('stopped', 'the relay is stopping; the feed is read further in the next cycle');
 }
 
 /** The chain the server presented, leaf first, as Node reports it in checkServerIdentity. */
