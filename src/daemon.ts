@@ -16,6 +16,17 @@ export async function runDaemon(config: Config, log: Logger, options: { signals?
   // Stopping aborts a ROD request or Retry-After wait in progress and ends
   // delivery after the mail in hand, so a container's stop timeout is met.
   const stop = new AbortController();
+  if (options.signals !== false) {
+    // A fault nobody caught ends the process (the container restarts it), but
+    // with one JSON line saying why, not a bare stack trace on stderr.
+    const crash = (err: unknown) => {
+      log.error('relay.crashed', { error: err instanceof Error ? err.message : String(err) });
+      log.flush();
+      process.exit(70);
+    };
+    process.once('uncaughtException', crash);
+    process.once('unhandledRejection', crash);
+  }
   const relay = openRelay(config, log, { signal: stop.signal });
   const { store } = relay;
   log.info('relay.started', { gemeentecode: config.municipality.code, cron: config.schedule.cron, timezone: config.schedule.timezone, pid: process.pid });
