@@ -11,6 +11,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import { runCycle } from '../cycle.js';
+import { localConfig } from '../demo/local-config.js';
 import { startMailCatcher } from '../demo/mail-catcher.js';
 import { silentLogger, type Logger } from '../log.js';
 import { openRelay } from '../runtime.js';
@@ -37,23 +38,7 @@ try {
   const simulator = await startSimulator({ cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey), clientCa: readFileSync(pki.trustAnchors), feed });
   const catcher = await startMailCatcher({ cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey) });
   const configFile = path.join(dir, 'relay.yaml');
-  writeFileSync(
-    configFile,
-    `municipality: { code: "0344", name: Utrecht, oin: "00000001002220647000" }
-rod: { url: "${simulator.url}", pageSize: ${pageSize} }
-tls: { cert: pki/client.crt, key: pki/client.key, trustAnchors: pki/root.pem, allowUnknownRoots: true }
-routing:
-  instances:
-    leerplicht: { name: Leerplicht, email: leerplicht@utrecht.example }
-    rmc: { name: Doorstroompunt, email: rmc@utrecht.example }
-    handhaving: { name: Handhaving, email: handhaving@utrecht.example }
-    zorg: { name: Zorg, email: zorg@utrecht.example }
-  verzuimsoorten: { ZESTIEN_UUR: leerplicht, LANGDURIG_RELATIEF: zorg, LUXE: handhaving, DOORSTROOMPUNT_18PLUS: rmc, OVERIG: leerplicht }
-  unknown: leerplicht
-smtp: { host: localhost, port: ${catcher.port}, from: "Relay <relay@utrecht.example>", ca: pki/root.pem }
-storage: { path: data/relay.db }
-`,
-  );
+  writeFileSync(configFile, localConfig({ rodUrl: simulator.url, smtpPort: catcher.port, pageSize }));
   const { config } = loadConfig(configFile);
   const relay = openRelay(config, silentLogger);
   // The moment the last page was stored splits the cycle into fetch+store and delivery.
@@ -72,7 +57,7 @@ storage: { path: data/relay.db }
   clearInterval(sampler);
 
   const c = result.counts;
-  const db = statSync(path.join(dir, 'data', 'relay.db')).size;
+  const db = statSync(config.storage.path).size;
   console.log(`verzuim-relay bench (Node ${process.version}, ${os.cpus().length} cores)`);
   console.log(`  backlog:            ${c.fetched} mutations in ${c.pages} pages of ${pageSize}, ${feed.meldingen('0344').length} meldingen`);
   console.log(`  cycle:              ${seconds.toFixed(2)} s, outcome ${result.outcome}`);

@@ -17,11 +17,10 @@ import { advanceFeed, MeldingGenerator } from '../simulator/generate.js';
 import { SimulatedFeed } from '../simulator/feed.js';
 import { startSimulator } from '../simulator/server.js';
 import { generateTestPki, type PkiStyle } from '../testpki/generate.js';
+import { DEMO_GEMEENTECODE as GEMEENTECODE, DEMO_OIN as OIN, localConfig } from './local-config.js';
 import { startMailCatcher } from './mail-catcher.js';
 import pino from 'pino';
 
-const GEMEENTECODE = '0344';
-const OIN = '00000001002220647000';
 
 export interface DemoOptions {
   dir?: string;
@@ -56,7 +55,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   out(`2. ROD simulator at ${simulator.url} (mutual TLS), mail catcher at localhost:${catcher.port} (STARTTLS)`);
 
   const configFile = path.join(dir, 'verzuim-relay.yaml');
-  writeFileSync(configFile, demoConfig({ rodUrl: simulator.url, smtpPort: catcher.port }));
+  writeFileSync(configFile, localConfig({ rodUrl: simulator.url, smtpPort: catcher.port, pageSize: 5 }));
   const { config } = loadConfig(configFile);
   const logFile = path.join(dir, 'relay.log');
   const log = createLogger({ level: 'info', destination: pino.destination({ dest: logFile, sync: true }) });
@@ -138,46 +137,4 @@ async function cycle(relay: ReturnType<typeof openRelay>, log: ReturnType<typeof
 function describe(r: CycleResult): string {
   const c = r.counts;
   return `${r.outcome}, ${c.fetched} mutations in ${c.pages} page(s): ${c.processed} stored, ${c.stale} stale, ${c.quarantined} quarantined; ${c.queued} mails queued, ${c.sent} sent${c.deferred ? `, ${c.deferred} deferred` : ''}${c.dead ? `, ${c.dead} dead` : ''}`;
-}
-
-function demoConfig(o: { rodUrl: string; smtpPort: number }): string {
-  return `# Written by the demo. Paths are relative to this file.
-municipality:
-  code: "${GEMEENTECODE}"
-  name: Utrecht
-  oin: "${OIN}"
-rod:
-  url: ${o.rodUrl}
-  pageSize: 5
-  timeoutSeconds: 10
-tls:
-  cert: pki/client.crt
-  key: pki/client.key
-  trustAnchors: pki/root.pem
-  allowUnknownRoots: true   # the demo's TRIAL root is not a PKIoverheid root
-routing:
-  instances:
-    leerplicht: { name: Leerplicht Utrecht, email: leerplicht@utrecht.example }
-    rmc:        { name: Doorstroompunt regio Utrecht, email: doorstroompunt@utrecht.example }
-    handhaving: { name: Team handhaving, email: handhaving@utrecht.example }
-    zorg:       { name: Zorgteam, email: leerplicht@utrecht.example }
-  verzuimsoorten:
-    ZESTIEN_UUR: leerplicht
-    LANGDURIG_RELATIEF: zorg
-    LUXE: handhaving
-    DOORSTROOMPUNT_18PLUS: rmc
-    OVERIG: leerplicht
-  unknown: leerplicht
-smtp:
-  host: localhost
-  port: ${o.smtpPort}
-  secure: false
-  requireTLS: true
-  from: "Verzuimrelay Utrecht <verzuim-relay@utrecht.example>"
-  ca: pki/root.pem
-storage:
-  path: data/verzuim-relay.db
-alerts:
-  email: applicatiebeheer@utrecht.example
-`;
 }
