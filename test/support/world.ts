@@ -95,7 +95,8 @@ export async function createWorld(options: WorldOptions): Promise<World> {
   };
 }
 
-function worldConfig(o: { pki: TestPkiFiles; rodUrl: string; smtpPort: number; dir: string; extra: Record<string, string> }): string {
+/** The configuration text of a test relay; `extra` replaces or adds whole top-level sections. */
+export function worldConfig(o: { pki: TestPkiFiles; rodUrl: string; smtpPort: number; dir: string; extra: Record<string, string> }): string {
   const sections: Record<string, string> = {
     municipality: `municipality:\n  code: "${GEMEENTECODE}"\n  name: Utrecht\n  oin: "${OIN}"`,
     rod: `rod:\n  url: ${o.rodUrl}\n  pageSize: 3\n  timeoutSeconds: 10`,
