@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { certBundleCommand } from '../src/certs/commands.js';
 import { readCertificates } from '../src/certs/read.js';
 import type { TlsConfig } from '../src/config/schema.js';
-import { TEST_OIN, configFor } from './certs-support.js';
+import { TEST_OIN, configFor, pkiTls } from './certs-support.js';
 
 const pki = inject('pkiG4');
 
@@ -53,14 +53,7 @@ function parseCsv(text: string): string[][] {
     .map((line) => [...line.matchAll(/"((?:[^"]|"")*)"|([^,]+)/g)].map((m) => (m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2]!)));
 }
 
-const tls = (overrides: Partial<TlsConfig> = {}): TlsConfig => ({
-  cert: pki.clientCert,
-  key: pki.clientKey,
-  trustAnchors: pki.trustAnchors,
-  allowUnknownRoots: true,
-  expiryWarningDays: 60,
-  ...overrides,
-});
+const tls = (overrides: Partial<TlsConfig> = {}): TlsConfig => pkiTls(pki, overrides);
 
 let tmp: string;
 beforeAll(() => {

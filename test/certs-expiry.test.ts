@@ -4,7 +4,7 @@
 import { describe, expect, inject, it } from 'vitest';
 import { EXPIRY_THRESHOLDS, ExpiryWatcher, crossedThresholds, type ExpiryAlertStore } from '../src/certs/expiry.js';
 import { inspectClientCertificate, type CertificateReport } from '../src/certs/inspect.js';
-import { TEST_OIN } from './certs-support.js';
+import { TEST_OIN, pkiTls } from './certs-support.js';
 
 const DAY = 86_400_000;
 
@@ -164,7 +164,7 @@ describe('ExpiryWatcher', () => {
 
   it('works on a real inspection report of the test PKI', async () => {
     const pki = inject('pkiG4');
-    const tls = { cert: pki.clientCert, key: pki.clientKey, trustAnchors: pki.trustAnchors, allowUnknownRoots: true, expiryWarningDays: 60 };
+    const tls = pkiTls(pki);
     const t = setup();
     const now = new Date(Date.now() + 320 * DAY);
     const real = inspectClientCertificate(tls, TEST_OIN, now);

@@ -14,18 +14,11 @@ import { inspectClientCertificate } from '../src/certs/inspect.js';
 import { readCertificates } from '../src/certs/read.js';
 import { formatReport } from '../src/certs/report-format.js';
 import type { TlsConfig } from '../src/config/schema.js';
-import { TEST_OIN, configFor, problemCodes } from './certs-support.js';
+import { TEST_OIN, configFor, pkiTls, problemCodes } from './certs-support.js';
 
 const g1 = inject('pkiG1');
 
-const tls = (overrides: Partial<TlsConfig> = {}): TlsConfig => ({
-  cert: g1.clientCert,
-  key: g1.clientKey,
-  trustAnchors: g1.trustAnchors,
-  allowUnknownRoots: true,
-  expiryWarningDays: 60,
-  ...overrides,
-});
+const tls = (overrides: Partial<TlsConfig> = {}): TlsConfig => pkiTls(g1, overrides);
 
 let tmp: string;
 beforeAll(() => {

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectClientCertificate } from '../src/certs/inspect.js';
 import { CertificateError, readCertificates, readPkcs12, readPrivateKey } from '../src/certs/read.js';
 import type { TlsConfig } from '../src/config/schema.js';
-import { TEST_OIN, problemCodes } from './certs-support.js';
+import { TEST_OIN, problemCodes, tlsSection } from './certs-support.js';
 
 function hasOpenssl(): boolean {
   try {
@@ -102,14 +102,8 @@ describe.skipIf(!hasOpenssl())('certificates made with the openssl command line'
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const tls = (overrides: Partial<TlsConfig> = {}): TlsConfig => ({
-    cert: f('client.crt'),
-    key: f('leaf.key'),
-    trustAnchors: f('root.crt'),
-    allowUnknownRoots: true,
-    expiryWarningDays: 60,
-    ...overrides,
-  });
+  const tls = (overrides: Partial<TlsConfig> = {}): TlsConfig =>
+    tlsSection({ cert: f('client.crt'), key: f('leaf.key'), trustAnchors: f('root.crt') }, overrides);
   const leafSha = () => createHash('sha256').update(readFileSync(f('leaf.cer'))).digest('hex');
 
   it('openssl itself accepts the chain (the reference verdict)', () => {

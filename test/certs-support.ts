@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { configSchema, type Config, type TlsConfig } from '../src/config/schema.js';
 import type { CertificateReport } from '../src/certs/inspect.js';
+import type { TestPkiFiles } from '../src/testpki/generate.js';
 
 export const TEST_OIN = '00000001002220647000';
 
@@ -30,4 +31,14 @@ export function configFor(tls: TlsConfig, dir: string, municipality: { code?: st
 
 export function problemCodes(report: CertificateReport): string[] {
   return report.problems.map((p) => p.code);
+}
+
+/** A tls section for the given files, TRIAL roots allowed, the defaults otherwise. */
+export function tlsSection(files: Pick<TlsConfig, 'cert' | 'key' | 'trustAnchors'>, overrides: Partial<TlsConfig> = {}): TlsConfig {
+  return { ...files, allowUnknownRoots: true, expiryWarningDays: 60, ...overrides };
+}
+
+/** The tls section for a generated test PKI's client certificate. */
+export function pkiTls(pki: TestPkiFiles, overrides: Partial<TlsConfig> = {}): TlsConfig {
+  return tlsSection({ cert: pki.clientCert, key: pki.clientKey, trustAnchors: pki.trustAnchors }, overrides);
 }

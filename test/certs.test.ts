@@ -18,7 +18,7 @@ import { CertificateError, readCertificates, readPkcs12, readPrivateKey } from '
 import { formatReport } from '../src/certs/report-format.js';
 import { certCheckCommand } from '../src/certs/commands.js';
 import type { TlsConfig } from '../src/config/schema.js';
-import { configFor, problemCodes } from './certs-support.js';
+import { configFor, pkiTls, problemCodes } from './certs-support.js';
 
 const pki = inject('pkiG4');
 const foreign = inject('pkiForeign');
@@ -30,16 +30,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function tls(overrides: Partial<TlsConfig> = {}): TlsConfig {
-  return {
-    cert: pki.clientCert,
-    key: pki.clientKey,
-    trustAnchors: pki.trustAnchors,
-    allowUnknownRoots: true,
-    expiryWarningDays: 60,
-    ...overrides,
-  };
-}
+const tls = (overrides: Partial<TlsConfig> = {}): TlsConfig => pkiTls(pki, overrides);
 
 function sha256(der: Buffer): string {
   return createHash('sha256').update(der).digest('hex');
