@@ -8,6 +8,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY tools ./tools
+# npm ci builds dist/ (the relay) and build/ (tooling); only dist/ goes into the image.
 RUN npm ci && npm prune --omit=dev
 
 FROM node:24-bookworm-slim
@@ -23,6 +25,6 @@ RUN mkdir -p /data /config /certs && chown node:node /data
 USER node
 VOLUME ["/data"]
 HEALTHCHECK --interval=5m --timeout=30s --start-period=2m \
-  CMD ["node", "dist/cli.js", "healthcheck"]
-ENTRYPOINT ["node", "dist/cli.js"]
+  CMD ["node", "dist/app/cli.js", "healthcheck"]
+ENTRYPOINT ["node", "dist/app/cli.js"]
 CMD ["run"]

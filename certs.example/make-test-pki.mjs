@@ -54,7 +54,7 @@ if (style !== 'G4' && style !== 'G1') {
   process.exit(64);
 }
 
-const generator = fileURLToPath(new URL('../dist/testpki/generate.js', import.meta.url));
+const generator = fileURLToPath(new URL('../build/tools/testpki/generate.js', import.meta.url));
 if (!existsSync(generator)) {
   process.stderr.write(`${generator} does not exist: build the project first with npm run build.\n`);
   process.exit(69);

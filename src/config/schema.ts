@@ -4,7 +4,7 @@
  * instead of a setting silently left at its default.
  */
 import { z } from 'zod';
-import { KNOWN_VERZUIMSOORTEN } from '../melding.js';
+import { KNOWN_VERZUIMSOORTEN } from '../domain/melding.js';
 import { domainOf } from '../mail/message-id.js';
 
 /** Numbers where a string of digits is meant: YAML turns `0344` into 344, so refuse and ask for quotes. */

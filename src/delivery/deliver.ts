@@ -5,14 +5,14 @@
  * Message-ID (at least once), never to a mail that silently vanished.
  */
 import type { Config } from '../config/schema.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../observability/log.js';
 import { composeMail } from '../mail/compose.js';
 import type { MailSender, OutgoingMail } from '../mail/smtp.js';
 import { SendError } from '../mail/smtp.js';
 import type { FieldChange, MailKind } from '../policy/notification-policy.js';
 import type { OutboxRow } from '../store/outbox.js';
 import type { Store } from '../store/store.js';
-import { queueAlert } from '../ingest.js';
+import { queueAlert } from '../feed/ingest.js';
 import { retryDelaySeconds } from './backoff.js';
 
 export interface DeliveryContext {

@@ -12,7 +12,7 @@
  * - body, `minimal`: meldingsnummer, soort, status, periode and school; the
  *   reader looks the rest up in the municipality's own system.
  */
-import { isKnownVerzuimsoort, statusLabel, verzuimsoortLabel, type Verzuimmelding } from '../melding.js';
+import { isKnownVerzuimsoort, statusLabel, verzuimsoortLabel, type Verzuimmelding } from '../domain/melding.js';
 import type { FieldChange, MailKind } from '../policy/notification-policy.js';
 import { addressLines, formatDate, formatDateTime, formatHours, formatPeriode, fullName } from '../policy/display.js';
 import { gemeenteName, multiLine, oneLine, renderHtml, renderText, type Block } from './render.js';

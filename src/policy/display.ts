@@ -4,7 +4,7 @@
  * Shared by the change list the policy produces and by the mail itself, so a
  * value reads the same in "Wat is er gewijzigd" as in the melding below it.
  */
-import type { Adres, Leerling, Verzuimperiode } from '../melding.js';
+import type { Adres, Leerling, Verzuimperiode } from '../domain/melding.js';
 
 const MONTHS = [
   'januari', 'februari', 'maart', 'april', 'mei', 'juni',

@@ -3,7 +3,7 @@
  * leerplichtambtenaar reads. The same comparison tells the policy whether the
  * content changed (a reason to mail) and tells the Gewijzigd mail what to say.
  */
-import { statusLabel, verzuimsoortLabel, type Verzuimmelding } from '../melding.js';
+import { statusLabel, verzuimsoortLabel, type Verzuimmelding } from '../domain/melding.js';
 import { formatDate, formatHours, formatPostcode } from './display.js';
 
 export interface FieldChange {

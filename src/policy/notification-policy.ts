@@ -4,7 +4,7 @@
  * store, the cycle and the sender act on the decision; nothing here does I/O,
  * so every row of the table is tested with plain values.
  */
-import { isKnownStatus, isOpenStatus, type Verzuimmelding } from '../melding.js';
+import { isKnownStatus, isOpenStatus, type Verzuimmelding } from '../domain/melding.js';
 import type { RoutingConfig } from '../config/schema.js';
 import { contentChanged, diffMelding, type FieldChange } from './melding-diff.js';
 

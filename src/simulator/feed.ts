@@ -6,8 +6,8 @@
  * answers, malformed records.
  */
 import { readFileSync } from 'node:fs';
-import { MUNICIPALITY_STATUSES, type Verzuimmelding } from '../melding.js';
-import { validateItem } from '../rod/contract.js';
+import { MUNICIPALITY_STATUSES, type Verzuimmelding } from '../domain/melding.js';
+import { validateItem } from '../feed/contract.js';
 import { Random } from './random.js';
 import { formatDateTime } from './time.js';
 

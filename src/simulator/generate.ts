@@ -6,7 +6,7 @@
  * the test range that pass the 11-proef, pupils known only by onderwijsnummer,
  * names with diacritics and tussenvoegsels, ages that fit the school sector.
  */
-import { passesElfproef, type Instelling, type Leerling, type Melder, type Verzuimmelding } from '../melding.js';
+import { passesElfproef, type Instelling, type Leerling, type Melder, type Verzuimmelding } from '../domain/melding.js';
 import type { SimulatedFeed } from './feed.js';
 import { Random } from './random.js';
 import {

@@ -3,7 +3,7 @@
  * (RFC 9457) with Dutch titles and ROD error codes, the way DUO writes them.
  * Details name parameters and codes, never a pupil's data.
  */
-import type { Problem } from '../rod/contract.js';
+import type { Problem } from '../feed/contract.js';
 
 const TYPE_BASE = 'https://rod.duo.example/problemen/';
 

@@ -11,8 +11,8 @@ import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { SimulatedFeed } from './feed.js';
 import { failureProblem, problem, type ProblemName } from './problems.js';
-import type { Problem } from '../rod/contract.js';
-import { MUNICIPALITY_STATUSES } from '../melding.js';
+import type { Problem } from '../feed/contract.js';
+import { MUNICIPALITY_STATUSES } from '../domain/melding.js';
 
 export const API_VERSION = '1.2.0';
 const MAX_BODY_BYTES = 16 * 1024;

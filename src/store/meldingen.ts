@@ -1,7 +1,7 @@
 /** Mutations as received, and the current state per melding. */
-import type { Verzuimmelding } from '../melding.js';
-import { isOpenStatus } from '../melding.js';
-import { validateItem } from '../rod/contract.js';
+import type { Verzuimmelding } from '../domain/melding.js';
+import { isOpenStatus } from '../domain/melding.js';
+import { validateItem } from '../feed/contract.js';
 import type { Db } from './database.js';
 
 export interface StoredMelding {

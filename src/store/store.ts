@@ -1,5 +1,5 @@
 /** Everything the relay keeps, behind one handle. */
-import { AuditLog } from './audit-log.js';
+import { AuditLog } from '../audit/audit-log.js';
 import { FeedCursor } from './cursor.js';
 import { Cycles } from './cycles.js';
 import { openDatabase, type Db } from './database.js';

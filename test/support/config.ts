@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import type { TestPkiFiles } from '../../src/testpki/generate.js';
+import type { TestPkiFiles } from '../../tools/testpki/generate.js';
 import { worldConfig } from './world.js';
 
 export function testConfig(options: { pki: TestPkiFiles; smtpPort?: number; rodUrl?: string; extra?: Record<string, string>; dir?: string }): Config {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { generateTestPki, type TestPkiFiles } from '../../src/testpki/generate.js';
+import { generateTestPki, type TestPkiFiles } from '../../tools/testpki/generate.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

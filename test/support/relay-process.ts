@@ -1,10 +1,10 @@
-/** Runs the built relay (dist/cli.js) as a real child process, as an administrator would. */
+/** Runs the built relay (dist/app/cli.js) as a real child process, as an administrator would. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI = path.join(REPO, 'dist', 'cli.js');
+export const CLI = path.join(REPO, 'dist', 'app', 'cli.js');
 
 export interface RunResult {
   code: number | null;
@@ -29,8 +29,13 @@ export function parseLogs(stdout: string): Record<string, unknown>[] {
 }
 
 export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  return runNode([CLI, ...args], options);
+}
+
+/** `node ARGS…` in the checkout, as a user would type it (the built CLI, or a built tool). */
+export function runNode(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(process.execPath, args, {
       cwd: options.cwd ?? REPO,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],

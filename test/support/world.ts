@@ -7,11 +7,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { startMailCatcher, type MailCatcherOptions, type RunningMailCatcher } from '../../src/demo/mail-catcher.js';
+import { startMailCatcher, type MailCatcherOptions, type RunningMailCatcher } from '../../tools/mail-catcher/mail-catcher.js';
 import { SimulatedFeed } from '../../src/simulator/feed.js';
 import { MeldingGenerator } from '../../src/simulator/generate.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
-import type { TestPkiFiles } from '../../src/testpki/generate.js';
+import type { TestPkiFiles } from '../../tools/testpki/generate.js';
 import { runCli, type RunResult } from './relay-process.js';
 
 export const GEMEENTECODE = '0344';

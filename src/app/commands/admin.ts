@@ -1,0 +1,225 @@
+/**
+ * The administrator's commands that read or mend the store: status, outbox,
+ * quarantine, audit, healthcheck. None prints personal data: ids, states,
+ * counts and reasons only.
+ */
+import { Cron } from 'croner';
+import { existsSync } from 'node:fs';
+import type { Config } from '../../config/schema.js';
+import { inspectClientCertificate } from '../../certs/inspect.js';
+import { ingestItem, emptyIngestCounts } from '../../feed/ingest.js';
+import { silentLogger } from '../../observability/log.js';
+import { validateItem } from '../../feed/contract.js';
+import { Store } from '../../store/store.js';
+import type { MailState } from '../../store/outbox.js';
+import { table, type Out } from './output.js';
+
+function openStore(config: Config): Store {
+  if (!existsSync(config.storage.path)) {
+    throw new Error(`no database at storage.path (${config.storage.path}): the relay has not run yet with this configuration`);
+  }
+  return Store.open(config.storage.path, config.municipality.code);
+}
+
+export function statusCommand(config: Config, opts: { json: boolean; out: Out }): number {
+  const store = openStore(config);
+  try {
+    const report = inspectClientCertificate(config.tls, config.municipality.oin);
+    const status = {
+      gemeentecode: config.municipality.code,
+      lastCycle: store.cycles.last() ?? null,
+      lastSuccessfulCycle: store.cycles.lastSuccessful()?.finished_at ?? null,
+      cursor: store.cursor.get(),
+      meldingenPerStatus: store.meldingen.countByStatus(),
+      mail: store.outbox.countByState(),
+      quarantineOpen: store.quarantine.countOpen(),
+      certificate: { usable: report.usable, hierarchy: report.hierarchy, daysLeft: report.daysLeft ?? null, notAfter: report.notAfter ?? null },
+    };
+    if (opts.json) {
+      opts.out(JSON.stringify(status, null, 2));
+      return 0;
+    }
+    const last = status.lastCycle;
+    opts.out(
+      [
+        `gemeente ${status.gemeentecode}`,
+        `last cycle:        ${last ? `#${last.id} ${last.outcome} at ${last.finished_at} (fetched ${last.fetched}, queued ${last.queued}, sent ${last.sent}, deferred ${last.deferred}, dead ${last.dead})${last.error ? `\n                   error: ${last.error}` : ''}` : 'none yet'}`,
+        `last successful:   ${status.lastSuccessfulCycle ?? 'never'}`,
+        `cursor:            volgnummer ${status.cursor.volgnummer}${status.cursor.backlogDone ? '' : ' (first run not finished)'}`,
+        `meldingen:         ${Object.entries(status.meldingenPerStatus).map(([s, n]) => `${s} ${n}`).join(', ') || 'none'}`,
+        `mail:              pending ${status.mail.pending}, sending ${status.mail.sending}, deferred ${status.mail.deferred}, sent ${status.mail.sent}, dead ${status.mail.dead}`,
+        `quarantine:        ${status.quarantineOpen} open`,
+        `certificate:       ${report.usable ? 'usable' : 'NOT USABLE (verzuim-relay cert check)'}, ${report.hierarchy}, ${report.daysLeft ?? '?'} days left (until ${report.notAfter ?? '?'})`,
+      ].join('\n'),
+    );
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+export function outboxListCommand(config: Config, opts: { state?: MailState; melding?: string; json: boolean; out: Out }): number {
+  const store = openStore(config);
+  try {
+    const rows = store.outbox.list({ state: opts.state, meldingsnummer: opts.melding });
+    const view = rows.map((r) => ({
+      id: r.id,
+      state: r.state,
+      kind: r.kind,
+      meldingsnummer: r.meldingsnummer,
+      volgnummer: r.volgnummer,
+      instance: r.instance,
+      recipient: r.recipient,
+      attempts: r.attempts,
+      created: r.created_at,
+      nextAttempt: r.state === 'pending' || r.state === 'deferred' ? r.next_attempt_at : null,
+      sent: r.sent_at,
+      messageId: r.message_id,
+      lastError: r.last_error,
+    }));
+    if (opts.json) {
+      for (const v of view) opts.out(JSON.stringify(v));
+      return 0;
+    }
+    if (view.length === 0) {
+      opts.out(opts.state ? `no ${opts.state} mail` : 'the outbox is empty');
+      return 0;
+    }
+    opts.out(
+      table(
+        ['id', 'state', 'kind', 'melding', 'volgnr', 'instance', 'tries', 'next/sent', 'last error'],
+        view.map((v) => [v.id, v.state, v.kind, v.meldingsnummer, v.volgnummer, v.instance, v.attempts, v.sent ?? v.nextAttempt, v.lastError?.slice(0, 80)]),
+      ),
+    );
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+export function outboxRetryCommand(config: Config, opts: { ids: number[] | 'all-dead'; out: Out }): number {
+  const store = openStore(config);
+  try {
+    const requeued = store.transaction(() => {
+      const ids = store.outbox.requeue(opts.ids, new Date());
+      for (const id of ids) {
+        const row = store.outbox.get(id);
+        store.audit.append({ event: 'mail.requeued', outcome: 'ok', outboxId: id, meldingsnummer: row?.meldingsnummer, volgnummer: row?.volgnummer, instance: row?.instance, kind: row?.kind });
+      }
+      return ids;
+    });
+    if (opts.ids !== 'all-dead') {
+      const missing = opts.ids.filter((id) => !requeued.includes(id));
+      if (missing.length) opts.out(`not requeued (no dead or deferred mail with that id): ${missing.join(', ')}`);
+    }
+    opts.out(`requeued ${requeued.length} mail(s)${requeued.length ? `: ${requeued.join(', ')}` : ''}; the next cycle sends them`);
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+export function quarantineListCommand(config: Config, opts: { all: boolean; json: boolean; out: Out }): number {
+  const store = openStore(config);
+  try {
+    const rows = store.quarantine.list(opts.all ? 'all' : 'open');
+    const view = rows.map((r) => ({ id: r.id, state: r.state, received: r.received_at, meldingsnummer: r.meldingsnummer, volgnummer: r.volgnummer, reason: r.reason }));
+    if (opts.json) {
+      for (const v of view) opts.out(JSON.stringify(v));
+    } else if (view.length === 0) {
+      opts.out('the quarantine is empty');
+    } else {
+      opts.out(table(['id', 'state', 'received', 'melding', 'volgnr', 'reason'], view.map((v) => [v.id, v.state, v.received, v.meldingsnummer, v.volgnummer, v.reason])));
+    }
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+export function quarantineRetryCommand(config: Config, opts: { out: Out }): number {
+  const store = openStore(config);
+  try {
+    let reprocessed = 0;
+    let still = 0;
+    for (const record of store.quarantine.list('open')) {
+      const item: unknown = JSON.parse(record.payload);
+      if (!validateItem(item).ok) {
+        still++;
+        continue;
+      }
+      store.transaction(() => {
+        const counts = emptyIngestCounts();
+        const outcome = ingestItem({ store, config, log: silentLogger, now: () => new Date(), cycleId: null, forwardMail: true }, item, counts);
+        if (outcome !== 'quarantined') {
+          store.quarantine.markProcessed(record.id, new Date());
+          store.audit.append({ event: 'quarantine.reprocessed', outcome: 'ok', meldingsnummer: record.meldingsnummer, volgnummer: record.volgnummer, detail: { quarantineId: record.id, result: outcome, queued: counts.queued } });
+          reprocessed++;
+        } else {
+          still++;
+        }
+      });
+    }
+    opts.out(`reprocessed ${reprocessed} record(s); ${still} still fail validation${reprocessed ? '; mail they caused goes out with the next cycle' : ''}`);
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+export function auditVerifyCommand(config: Config, opts: { out: Out }): number {
+  const store = openStore(config);
+  try {
+    const result = store.audit.verify();
+    if (result.brokenAt === null) {
+      opts.out(`audit log intact: ${result.rows} rows`);
+      return 0;
+    }
+    opts.out(`audit log BROKEN: ${result.reason}`);
+    return 3;
+  } finally {
+    store.close();
+  }
+}
+
+export function auditExportCommand(config: Config, opts: { since?: string; out: Out }): number {
+  if (opts.since !== undefined && Number.isNaN(Date.parse(opts.since))) throw new Error(`--since: expected a date such as 2026-11-01, got "${opts.since}"`);
+  const store = openStore(config);
+  try {
+    const since = opts.since ? new Date(opts.since).toISOString() : undefined;
+    for (const row of store.audit.since(since)) {
+      opts.out(JSON.stringify({ ...row, detail: row.detail ? (JSON.parse(row.detail) as unknown) : null }));
+    }
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * Healthy: the last successful cycle is recent (within two schedule
+ * intervals plus a margin) and the certificate is usable.
+ */
+export function healthcheckCommand(config: Config, opts: { out: Out; now?: Date }): number {
+  const now = opts.now ?? new Date();
+  const problems: string[] = [];
+  if (!existsSync(config.storage.path)) {
+    problems.push('no database yet');
+  } else {
+    const store = Store.open(config.storage.path, config.municipality.code);
+    try {
+      const last = store.cycles.lastSuccessful();
+      const runs = new Cron(config.schedule.cron, { timezone: config.schedule.timezone, paused: true }).nextRuns(2);
+      const interval = runs.length === 2 ? runs[1]!.getTime() - runs[0]!.getTime() : 3_600_000;
+      const allowed = 2 * interval + 5 * 60_000;
+      if (!last?.finished_at) problems.push('no successful cycle yet');
+      else if (now.getTime() - Date.parse(last.finished_at) > allowed) problems.push(`last successful cycle at ${last.finished_at}, longer ago than ${Math.round(allowed / 60_000)} minutes`);
+    } finally {
+      store.close();
+    }
+  }
+  const report = inspectClientCertificate(config.tls, config.municipality.oin, now);
+  if (!report.usable) problems.push(`certificate not usable: ${report.problems.map((p) => p.code).join(', ')}`);
+  opts.out(problems.length ? `unhealthy: ${problems.join('; ')}` : 'healthy');
+  return problems.length ? 1 : 0;
+}

@@ -1,0 +1,199 @@
+/**
+ * `verzuim-relay simulator`: a ROD stand-in for demos and suppliers'
+ * integration tests. It serves a generated (or loaded) feed for one gemeente
+ * over mutual TLS, optionally adds activity every few seconds, and runs until
+ * SIGINT or SIGTERM.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs, flag, UsageError } from './args.js';
+import { stderr, stdout, type Out } from './output.js';
+import { createLogger, type Logger } from '../../observability/log.js';
+import { SimulatedFeed } from '../../simulator/feed.js';
+import { MeldingGenerator, advanceFeed } from '../../simulator/generate.js';
+import { startSimulator } from '../../simulator/server.js';
+
+const EXIT_USAGE = 64;
+const EXIT_FAILURE = 1;
+
+const USAGE = `usage: verzuim-relay simulator --cert FILE --key FILE --client-ca FILE [options]
+
+A stand-in for DUO's ROD (Verzuim API 1.2.0) over HTTPS with mutual TLS, with
+realistic fictional meldingen. Runs until SIGINT or SIGTERM.
+
+  --cert FILE        server certificate, PEM (leaf first, then intermediates)
+  --key FILE         the server certificate's private key, PEM
+  --client-ca FILE   PEM of the root(s) client certificates must chain to
+  --port N           port to listen on (default 8443; 0 = any free port)
+  --host H           address to listen on (default 127.0.0.1; 0.0.0.0 in a container)
+  --gemeente CODE    the gemeente the feed is for, four digits (default 0344)
+  --oin OIN          only a client certificate with this OIN (subject
+                     serialNumber) may read the gemeente; others get 403
+  --seed N           seed for the generated data and volgnummer gaps (default 1)
+  --meldingen N      meldingen generated at start (default 25; 0 with --fixtures)
+  --fixtures FILE    JSON: an array of feed items or a page; loaded first, in
+                     order; invalid items are served as they are
+  --tick SECONDS     add activity (new, changed, withdrawn meldingen) every
+                     SECONDS (default 0 = off)
+  --help             this text
+
+Logs JSON lines on standard output: simulator.listening (with the url for
+rod.url), simulator.request per request, simulator.tick, simulator.stopped.`;
+
+export interface SimulatorCommandIo {
+  /** Default: JSON lines on standard output. */
+  logger?: Logger;
+  out?: Out;
+  err?: Out;
+  /** Stops the simulator like a signal does; for running it inside another program or a test. */
+  signal?: AbortSignal;
+}
+
+function integer(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^-?[0-9]+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new UsageError(`--${name} expects a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function readPem(option: string, file: string | undefined): Buffer {
+  if (file === undefined) throw new UsageError(`--${option} FILE is required`);
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new StartError(`cannot read --${option} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+class StartError extends Error {}
+
+export async function simulatorCommand(argv: string[], io: SimulatorCommandIo = {}): Promise<number> {
+  const out = io.out ?? stdout;
+  const err = io.err ?? stderr;
+
+  let settings;
+  try {
+    const args = parseArgs(argv, {
+      values: ['port', 'host', 'cert', 'key', 'client-ca', 'gemeente', 'oin', 'seed', 'meldingen', 'fixtures', 'tick'],
+    });
+    if (args.flags.has('help')) {
+      out(USAGE);
+      return 0;
+    }
+    if (args.positionals.length) throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
+    const gemeentecode = flag(args, 'gemeente') ?? '0344';
+    if (!/^[0-9]{4}$/.test(gemeentecode)) throw new UsageError(`--gemeente expects a CBS code of four digits, e.g. 0344, got "${gemeentecode}"`);
+    const oin = flag(args, 'oin');
+    if (oin !== undefined && !/^[0-9]{20}$/.test(oin)) throw new UsageError(`--oin expects an OIN of 20 digits, got "${oin}"`);
+    const fixtures = flag(args, 'fixtures');
+    const tick = flag(args, 'tick') ?? '0';
+    if (!/^[0-9]+(\.[0-9]+)?$/.test(tick)) throw new UsageError(`--tick expects a number of seconds (0 = off), got "${tick}"`);
+    settings = {
+      port: integer('port', flag(args, 'port'), 8443, 0, 65535),
+      host: flag(args, 'host') ?? '127.0.0.1',
+      gemeentecode,
+      oin,
+      seed: integer('seed', flag(args, 'seed'), 1, 0, 2 ** 32 - 1),
+      meldingen: integer('meldingen', flag(args, 'meldingen'), fixtures === undefined ? 25 : 0, 0, 100_000),
+      fixtures,
+      tickSeconds: Number(tick),
+      cert: readPem('cert', flag(args, 'cert')),
+      key: readPem('key', flag(args, 'key')),
+      clientCa: readPem('client-ca', flag(args, 'client-ca')),
+    };
+  } catch (error) {
+    if (error instanceof UsageError) {
+      err(`verzuim-relay simulator: ${error.message}\n(verzuim-relay simulator --help lists the options)`);
+      return EXIT_USAGE;
+    }
+    if (error instanceof StartError) {
+      err(`verzuim-relay simulator: ${error.message}`);
+      return EXIT_FAILURE;
+    }
+    throw error;
+  }
+
+  const logger = io.logger ?? createLogger({ base: { component: 'simulator' } });
+  const feed = new SimulatedFeed({ seed: settings.seed });
+  const gen = new MeldingGenerator({ seed: settings.seed, gemeentecode: settings.gemeentecode });
+
+  let loaded = 0;
+  if (settings.fixtures !== undefined) {
+    try {
+      loaded = feed.loadFixtures(settings.fixtures);
+    } catch (error) {
+      err(`verzuim-relay simulator: ${(error as Error).message}`);
+      return EXIT_FAILURE;
+    }
+  }
+  if (settings.meldingen > 0) {
+    // New meldingen first, then some history on them, so the feed starts with a few changes and withdrawals.
+    advanceFeed(feed, gen, { nieuw: settings.meldingen, wijzigingen: 0, intrekkingen: 0 });
+    advanceFeed(feed, gen, {
+      nieuw: 0,
+      wijzigingen: Math.floor(settings.meldingen / 5),
+      intrekkingen: Math.floor(settings.meldingen / 12),
+    });
+  }
+
+  let simulator;
+  try {
+    simulator = await startSimulator({
+      host: settings.host,
+      port: settings.port,
+      cert: settings.cert,
+      key: settings.key,
+      clientCa: settings.clientCa,
+      feed,
+      ...(settings.oin !== undefined ? { gemeenten: { [settings.gemeentecode]: { oin: settings.oin } } } : {}),
+      log: (event, fields) => logger.info(event, fields),
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const hint = code === 'EADDRINUSE' ? `: port ${settings.port} is in use, choose another with --port` : '';
+    err(`verzuim-relay simulator: cannot start on ${settings.host}:${settings.port}: ${(error as Error).message}${hint}`);
+    return EXIT_FAILURE;
+  }
+
+  logger.info('simulator.listening', {
+    url: simulator.url,
+    port: simulator.port,
+    gemeentecode: settings.gemeentecode,
+    oinCheck: settings.oin !== undefined,
+    seed: settings.seed,
+    fixtures: loaded,
+    meldingen: feed.meldingen().length,
+    mutaties: feed.size,
+    laatsteVolgnummer: feed.lastVolgnummer,
+  });
+
+  let timer: NodeJS.Timeout | undefined;
+  if (settings.tickSeconds > 0) {
+    timer = setInterval(() => {
+      const r = gen.random;
+      const step = { nieuw: r.int(1, 3), wijzigingen: r.int(0, 2), intrekkingen: r.chance(0.3) ? 1 : 0 };
+      advanceFeed(feed, gen, step);
+      logger.info('simulator.tick', { ...step, laatsteVolgnummer: feed.lastVolgnummer });
+    }, settings.tickSeconds * 1000);
+  }
+
+  let stop: (reason: string) => void = () => {};
+  const stopped = new Promise<string>((resolve) => (stop = resolve));
+  const onSigint = () => stop('SIGINT');
+  const onSigterm = () => stop('SIGTERM');
+  process.once('SIGINT', onSigint);
+  process.once('SIGTERM', onSigterm);
+  if (io.signal?.aborted) stop('abort');
+  io.signal?.addEventListener('abort', () => stop('abort'), { once: true });
+  const reason = await stopped;
+  process.off('SIGINT', onSigint);
+  process.off('SIGTERM', onSigterm);
+
+  if (timer) clearInterval(timer);
+  logger.info('simulator.stopping', { reason });
+  await simulator.close();
+  logger.info('simulator.stopped', { requests: feed.requests.length });
+  logger.flush();
+  return 0;
+}

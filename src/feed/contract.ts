@@ -1,0 +1,108 @@
+/**
+ * The ROD contract as runtime validation. A page's envelope is checked first;
+ * each item is checked on its own, so one malformed record goes to quarantine
+ * while the rest of the page is processed.
+ */
+import { z } from 'zod';
+import { passesElfproef, type Verzuimmelding } from '../domain/melding.js';
+
+const isoDate = z.iso.date();
+const isoDateTime = z.iso.datetime({ offset: true });
+/** Extensible enumerations: any code, but it must look like a code. */
+const code = z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'expected an upper-case code');
+
+const adres = z.object({
+  straatnaam: z.string().min(1).max(80),
+  huisnummer: z.number().int().min(1).max(99999),
+  huisletter: z.string().regex(/^[A-Za-z]$/).optional(),
+  huisnummertoevoeging: z.string().max(4).optional(),
+  postcode: z.string().regex(/^[1-9][0-9]{3}[A-Z]{2}$/),
+  woonplaats: z.string().min(1).max(80),
+});
+
+const leerling = z
+  .object({
+    bsn: z.string().regex(/^[0-9]{9}$/).refine(passesElfproef, 'BSN fails the 11-proef').optional(),
+    onderwijsnummer: z.string().regex(/^1[0-9]{8}$/).optional(),
+    voornamen: z.string().min(1).max(200),
+    voorvoegsel: z.string().max(10).optional(),
+    geslachtsnaam: z.string().min(1).max(200),
+    geboortedatum: isoDate,
+    geslacht: z.enum(['M', 'V', 'X', 'O']).optional(),
+    adres: adres.optional(),
+  })
+  .refine((l) => l.bsn !== undefined || l.onderwijsnummer !== undefined, {
+    message: 'expected a bsn or an onderwijsnummer',
+  });
+
+const instelling = z.object({
+  instellingscode: z.string().regex(/^[0-9]{2}[A-Z]{2}$/),
+  vestigingsnummer: z.string().regex(/^[0-9]{2}$/).optional(),
+  onderwijslocatiecode: z.string().regex(/^[0-9]{3}[A-Z][0-9]{3}$/).optional(),
+  naam: z.string().min(1).max(200),
+  sector: z.enum(['PO', 'SO', 'VO', 'MBO']).optional(),
+});
+
+const melder = z.object({
+  naam: z.string().min(1).max(100),
+  functie: z.string().max(60).optional(),
+  telefoonnummer: z.string().max(20).optional(),
+  emailadres: z.email().max(254).optional(),
+});
+
+export const verzuimmeldingSchema = z.object({
+  meldingsnummer: z.string().regex(/^[0-9]{1,12}$/),
+  volgnummer: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  gemeentecode: z.string().regex(/^[0-9]{4}$/),
+  verzuimsoort: code,
+  status: code,
+  melddatum: isoDateTime,
+  gewijzigdOp: isoDateTime,
+  verzuimperiode: z.object({
+    begindatum: isoDate,
+    einddatum: isoDate.nullable().optional(),
+  }),
+  aantalUrenVerzuim: z.number().min(0).optional(),
+  vermoedelijkeReden: z.string().max(200).optional(),
+  toelichting: z.string().max(2000).optional(),
+  leerling,
+  instelling,
+  melder: melder.optional(),
+}) satisfies z.ZodType<Verzuimmelding>;
+
+export const mutatiePaginaSchema = z.object({
+  verzuimmeldingen: z.array(z.unknown()),
+  volgnummerTot: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  meer: z.boolean(),
+});
+
+export type MutatiePagina = z.infer<typeof mutatiePaginaSchema>;
+
+export const problemSchema = z.object({
+  type: z.string().optional(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string().optional(),
+  instance: z.string().optional(),
+  code: z.string().optional(),
+});
+
+export type Problem = z.infer<typeof problemSchema>;
+
+export type ItemValidation =
+  | { ok: true; melding: Verzuimmelding }
+  | { ok: false; reason: string };
+
+/**
+ * Checks one feed item. The reason names the field paths and what was wrong,
+ * never the values: a reason is logged and mailed to the alert address, and
+ * values would be the pupil's personal data.
+ */
+export function validateItem(item: unknown): ItemValidation {
+  const result = verzuimmeldingSchema.safeParse(item);
+  if (result.success) return { ok: true, melding: result.data as Verzuimmelding };
+  const reason = result.error.issues
+    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(item)'}: ${issue.message}`)
+    .join('; ');
+  return { ok: false, reason };
+}

@@ -1,0 +1,193 @@
+/**
+ * Storing one page of the feed: validate each item, judge it with the
+ * notification policy, queue the mail it causes, and move the cursor — all in
+ * one transaction. The cursor moves only together with what it moves past, so
+ * a crash at any moment means the page is fetched again, never skipped.
+ */
+import { SqliteError } from 'better-sqlite3';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../observability/log.js';
+import type { Verzuimmelding } from '../domain/melding.js';
+import { composeAlert } from '../mail/alert.js';
+import { domainOf, messageId } from '../mail/message-id.js';
+import { decide } from '../policy/notification-policy.js';
+import { validateItem } from './contract.js';
+import type { Store } from '../store/store.js';
+
+export interface IngestContext {
+  store: Store;
+  config: Config;
+  log: Logger;
+  now: () => Date;
+  cycleId: number | null;
+  /** False while the first run stores its backlog with sync.backlog: store-only. */
+  forwardMail: boolean;
+}
+
+export interface IngestCounts {
+  processed: number;
+  stale: number;
+  quarantined: number;
+  queued: number;
+}
+
+export function emptyIngestCounts(): IngestCounts {
+  return { processed: 0, stale: 0, quarantined: 0, queued: 0 };
+}
+
+/** Stores a page and moves the cursor to `volgnummerTot`, atomically. */
+export function ingestPage(
+  ctx: IngestContext,
+  page: { verzuimmeldingen: unknown[]; volgnummerTot: number; requestId?: string },
+  vanaf: number,
+): IngestCounts {
+  const { store } = ctx;
+  return store.transaction(() => {
+    const counts = emptyIngestCounts();
+    for (const item of page.verzuimmeldingen) ingestItem(ctx, item, counts);
+    const now = ctx.now();
+    const cursor = Math.max(vanaf, page.volgnummerTot);
+    store.cursor.set(cursor, now);
+    store.audit.append({
+      event: 'page.fetched',
+      outcome: 'ok',
+      cycleId: ctx.cycleId,
+      detail: { vanaf, volgnummerTot: page.volgnummerTot, cursor, items: page.verzuimmeldingen.length, requestId: page.requestId, ...counts },
+    });
+    return counts;
+  });
+}
+
+/** Processes one feed item (also used to reprocess quarantined records). Must run inside a transaction. */
+export function ingestItem(ctx: IngestContext, item: unknown, counts: IngestCounts): 'processed' | 'stale' | 'quarantined' {
+  const checked = validateItem(item);
+  if (!checked.ok) {
+    quarantine(ctx, item, checked.reason);
+    counts.quarantined++;
+    return 'quarantined';
+  }
+  const melding = checked.melding;
+  if (melding.gemeentecode !== ctx.config.municipality.code) {
+    quarantine(ctx, item, `gemeentecode ${melding.gemeentecode} is not this municipality's (${ctx.config.municipality.code})`);
+    counts.quarantined++;
+    return 'quarantined';
+  }
+  try {
+    return processMelding(ctx, melding, item, counts);
+  } catch (err) {
+    // A database failure must abort the page (nothing stored, cursor unmoved);
+    // anything else is a record this version cannot handle: keep it, go on.
+    if (err instanceof SqliteError) throw err;
+    quarantine(ctx, item, `could not be processed: ${(err as Error).message.split('\n')[0]}`);
+    counts.quarantined++;
+    return 'quarantined';
+  }
+}
+
+function processMelding(ctx: IngestContext, m: Verzuimmelding, received: unknown, counts: IngestCounts): 'processed' | 'stale' {
+  const { store, config, log } = ctx;
+  const now = ctx.now();
+  const ids = { meldingsnummer: m.meldingsnummer, volgnummer: m.volgnummer, cycleId: ctx.cycleId };
+  const previous = store.meldingen.get(m.meldingsnummer);
+  // A melding purged by retention has no content left to compare with: a
+  // newer mutation is judged as if first seen (and an older one is still stale).
+  const decision =
+    previous && previous.melding === null && m.volgnummer <= previous.volgnummer
+      ? ({ outcome: 'stale' } as const)
+      : decide(previous?.melding ? { melding: previous.melding, knownBy: previous.knownBy } : undefined, m, config.routing);
+
+  if (decision.outcome === 'stale') {
+    store.meldingen.recordMutation(m, received, 'stale', 1, now);
+    store.audit.append({ event: 'mutation.stale', outcome: 'ignored', ...ids, detail: { lastVolgnummer: previous?.volgnummer } });
+    log.debug('mutation.stale', { meldingsnummer: m.meldingsnummer, volgnummer: m.volgnummer, lastVolgnummer: previous?.volgnummer });
+    counts.stale++;
+    return 'stale';
+  }
+
+  const mutationId = store.meldingen.recordMutation(m, received, 'processed', decision.row, now);
+  const knownBy = new Set(previous?.knownBy ?? []);
+  const domain = domainOf(config.smtp.from);
+  for (const planned of decision.mails) {
+    if (!ctx.forwardMail) {
+      store.audit.append({ event: 'mail.suppressed', outcome: 'ignored', ...ids, instance: planned.instance, kind: planned.kind, detail: { reason: 'sync.backlog: store-only' } });
+      continue;
+    }
+    const instance = config.routing.instances[planned.instance];
+    if (!instance) throw new Error(`routing has no instance "${planned.instance}"`);
+    const id = messageId({ meldingsnummer: m.meldingsnummer, volgnummer: m.volgnummer, instance: planned.instance, kind: planned.kind }, domain);
+    const outboxId = store.outbox.enqueue({
+      messageId: id,
+      kind: planned.kind,
+      meldingsnummer: m.meldingsnummer,
+      volgnummer: m.volgnummer,
+      mutationId,
+      instance: planned.instance,
+      recipient: instance.email,
+      changes: planned.changes,
+      createdAt: now,
+    });
+    knownBy.add(planned.instance);
+    if (outboxId !== null) {
+      counts.queued++;
+      store.audit.append({ event: 'mail.queued', outcome: 'ok', ...ids, instance: planned.instance, kind: planned.kind, outboxId });
+      log.info('mail.queued', { meldingsnummer: m.meldingsnummer, volgnummer: m.volgnummer, instance: planned.instance, kind: planned.kind, outboxId });
+    }
+  }
+  store.meldingen.save(m, mutationId, [...knownBy], now);
+  store.audit.append({
+    event: 'mutation.stored',
+    outcome: 'ok',
+    ...ids,
+    detail: { row: decision.row, status: m.status, verzuimsoort: m.verzuimsoort, mails: decision.mails.length },
+  });
+  for (const warning of decision.warnings) {
+    log.warn('mutation.warning', { meldingsnummer: m.meldingsnummer, volgnummer: m.volgnummer, warning });
+    store.audit.append({ event: 'mutation.warning', outcome: 'warning', ...ids, detail: { warning } });
+  }
+  counts.processed++;
+  return 'processed';
+}
+
+function quarantine(ctx: IngestContext, item: unknown, reason: string): void {
+  const { store, log } = ctx;
+  const now = ctx.now();
+  const record = store.quarantine.add(item, reason, now);
+  const ids = { meldingsnummer: record.meldingsnummer, volgnummer: record.volgnummer };
+  store.audit.append({ event: 'mutation.quarantined', outcome: 'failed', ...ids, cycleId: ctx.cycleId, detail: { quarantineId: record.id, reason } });
+  log.error('mutation.quarantined', { ...ids, quarantineId: record.id, reason });
+  queueAlert(ctx, `quarantine.${record.id}`, {
+    topic: 'quarantine',
+    title: 'Melding in quarantaine',
+    facts: [
+      ['Quarantainenummer', String(record.id)],
+      ['Meldingsnummer', record.meldingsnummer ?? 'onbekend'],
+      ['Volgnummer', record.volgnummer === null ? 'onbekend' : String(record.volgnummer)],
+      ['Reden', reason],
+      ['Ontvangen', now.toISOString()],
+    ],
+    advice: [
+      'Het record kwam niet door de controle en is niet doorgestuurd. De rest van de feed loopt gewoon door.',
+      'Bekijk het met: verzuim-relay quarantine list',
+      'Na een update die het record begrijpt: verzuim-relay quarantine retry',
+    ],
+  });
+}
+
+/** Queues a mail to the alert address, if one is configured; durable like every other mail. */
+export function queueAlert(
+  ctx: Pick<IngestContext, 'store' | 'config' | 'log' | 'now'>,
+  key: string,
+  alert: Parameters<typeof composeAlert>[0],
+): void {
+  const address = ctx.config.alerts.email;
+  if (!address) return;
+  const composed = composeAlert(alert, { code: ctx.config.municipality.code, name: ctx.config.municipality.name });
+  const id = ctx.store.outbox.enqueue({
+    messageId: `<verzuim-relay.alert.${key}@${domainOf(ctx.config.smtp.from)}>`,
+    kind: 'alert',
+    recipient: address,
+    alert: composed,
+    createdAt: ctx.now(),
+  });
+  if (id !== null) ctx.store.audit.append({ event: 'alert.queued', outcome: 'ok', outboxId: id, detail: { topic: alert.topic, key } });
+}

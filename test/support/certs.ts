@@ -1,0 +1,44 @@
+/**
+ * Helpers shared by the certificate tests (test/certs*.test.ts): a whole, valid configuration around
+ * a given tls section, and the problem codes of a report.
+ */
+import path from 'node:path';
+import { configSchema, type Config, type TlsConfig } from '../../src/config/schema.js';
+import type { CertificateReport } from '../../src/certs/inspect.js';
+import type { TestPkiFiles } from '../../tools/testpki/generate.js';
+
+export const TEST_OIN = '00000001002220647000';
+
+export function configFor(tls: TlsConfig, dir: string, municipality: { code?: string; name?: string; oin?: string } = {}): Config {
+  return configSchema.parse({
+    municipality: { code: municipality.code ?? '0344', name: municipality.name ?? 'Utrecht', oin: municipality.oin ?? TEST_OIN },
+    rod: { url: 'https://rod.duo.example/verzuim/v1' },
+    tls,
+    routing: {
+      instances: {
+        leerplicht: { name: 'Leerplicht Utrecht', email: 'leerplicht@utrecht.example' },
+        rmc: { name: 'Doorstroompunt', email: 'rmc@utrecht.example' },
+        handhaving: { name: 'Handhaving', email: 'handhaving@utrecht.example' },
+        zorg: { name: 'Zorgteam', email: 'zorg@utrecht.example' },
+      },
+      verzuimsoorten: { ZESTIEN_UUR: 'leerplicht', LANGDURIG_RELATIEF: 'zorg', LUXE: 'handhaving', DOORSTROOMPUNT_18PLUS: 'rmc', OVERIG: 'leerplicht' },
+      unknown: 'leerplicht',
+    },
+    smtp: { host: 'smtp.utrecht.example', from: 'relay@utrecht.example' },
+    storage: { path: path.join(dir, 'relay.db') },
+  });
+}
+
+export function problemCodes(report: CertificateReport): string[] {
+  return report.problems.map((p) => p.code);
+}
+
+/** A tls section for the given files, TRIAL roots allowed, the defaults otherwise. */
+export function tlsSection(files: Pick<TlsConfig, 'cert' | 'key' | 'trustAnchors'>, overrides: Partial<TlsConfig> = {}): TlsConfig {
+  return { ...files, allowUnknownRoots: true, expiryWarningDays: 60, ...overrides };
+}
+
+/** The tls section for a generated test PKI's client certificate. */
+export function pkiTls(pki: TestPkiFiles, overrides: Partial<TlsConfig> = {}): TlsConfig {
+  return tlsSection({ cert: pki.clientCert, key: pki.clientKey, trustAnchors: pki.trustAnchors }, overrides);
+}
