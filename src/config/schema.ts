@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { KNOWN_VERZUIMSOORTEN } from '../domain/melding.js';
-import { domainOf } from '../mail/message-id.js';
+import { domainOf, INSTANCE_ID } from '../domain/mail.js';
 
 /** Numbers where a string of digits is meant: YAML turns `0344` into 344, so refuse and ask for quotes. */
 function digits(length: number, what: string) {
@@ -34,8 +34,6 @@ const timezone = nonEmpty.refine((tz) => {
     return false;
   }
 }, 'expected an IANA time zone such as Europe/Amsterdam');
-
-export const INSTANCE_ID = /^[a-z][a-z0-9_-]{0,31}$/;
 
 const instanceSchema = z.strictObject({
   name: nonEmpty,

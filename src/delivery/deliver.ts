@@ -9,10 +9,12 @@ import type { Logger } from '../observability/log.js';
 import { composeMail } from '../mail/compose.js';
 import type { MailSender, OutgoingMail } from '../mail/smtp.js';
 import { SendError } from '../mail/smtp.js';
-import type { FieldChange, MailKind } from '../policy/notification-policy.js';
+import type { MailKind } from '../domain/mail.js';
+import type { FieldChange } from '../policy/notification-policy.js';
 import type { OutboxRow } from '../store/outbox.js';
 import type { Store } from '../store/store.js';
 import { queueAlert } from '../feed/ingest.js';
+import { readStoredMutation } from '../feed/contract.js';
 import { retryDelaySeconds } from './backoff.js';
 
 export interface DeliveryContext {
@@ -134,8 +136,9 @@ function render(ctx: DeliveryContext, row: OutboxRow): OutgoingMail {
     return { to: row.recipient, messageId: row.message_id, ...alert };
   }
   if (row.mutation_id === null || row.instance === null) throw new Error('the mail has no mutation or instance');
-  const melding = ctx.store.meldingen.mutationPayload(row.mutation_id);
-  if (!melding) throw new Error(`mutation ${row.mutation_id} is no longer stored`);
+  const payload = ctx.store.meldingen.mutationPayload(row.mutation_id);
+  if (!payload) throw new Error(`mutation ${row.mutation_id} is no longer stored`);
+  const melding = readStoredMutation(payload);
   const configured = ctx.config.routing.instances[row.instance];
   const composed = composeMail({
     kind: row.kind as MailKind,

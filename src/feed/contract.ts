@@ -106,3 +106,14 @@ export function validateItem(item: unknown): ItemValidation {
     .join('; ');
   return { ok: false, reason };
 }
+
+/**
+ * A stored mutation read back through the contract: the relay judges and
+ * mails only the fields it knows, whatever else ROD sent along. The store
+ * keeps what ROD sent byte for byte; reading it is the feed's business.
+ */
+export function readStoredMutation(payload: string): Verzuimmelding {
+  const checked = validateItem(JSON.parse(payload));
+  if (!checked.ok) throw new Error(`a stored mutation no longer passes validation: ${checked.reason}`);
+  return checked.melding;
+}

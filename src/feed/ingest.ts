@@ -9,9 +9,10 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../observability/log.js';
 import type { Verzuimmelding } from '../domain/melding.js';
 import { composeAlert } from '../mail/alert.js';
-import { domainOf, messageId } from '../mail/message-id.js';
+import { domainOf } from '../domain/mail.js';
+import { messageId } from '../mail/message-id.js';
 import { decide } from '../policy/notification-policy.js';
-import { validateItem } from './contract.js';
+import { readStoredMutation, validateItem } from './contract.js';
 import type { Store } from '../store/store.js';
 
 export interface IngestContext {
@@ -89,12 +90,13 @@ function processMelding(ctx: IngestContext, m: Verzuimmelding, received: unknown
   const now = ctx.now();
   const ids = { meldingsnummer: m.meldingsnummer, volgnummer: m.volgnummer, cycleId: ctx.cycleId };
   const previous = store.meldingen.get(m.meldingsnummer);
+  const previousMelding = previous?.payload ? readStoredMutation(previous.payload) : undefined;
   // A melding purged by retention has no content left to compare with: a
   // newer mutation is judged as if first seen (and an older one is still stale).
   const decision =
-    previous && previous.melding === null && m.volgnummer <= previous.volgnummer
+    previous && !previousMelding && m.volgnummer <= previous.volgnummer
       ? ({ outcome: 'stale' } as const)
-      : decide(previous?.melding ? { melding: previous.melding, knownBy: previous.knownBy } : undefined, m, config.routing);
+      : decide(previousMelding ? { melding: previousMelding, knownBy: previous!.knownBy } : undefined, m, config.routing);
 
   if (decision.outcome === 'stale') {
     store.meldingen.recordMutation(m, received, 'stale', 1, now);

@@ -13,7 +13,8 @@
  *   reader looks the rest up in the municipality's own system.
  */
 import { isKnownVerzuimsoort, statusLabel, verzuimsoortLabel, type Verzuimmelding } from '../domain/melding.js';
-import type { FieldChange, MailKind } from '../policy/notification-policy.js';
+import type { MailKind } from '../domain/mail.js';
+import type { FieldChange } from '../policy/notification-policy.js';
 import { addressLines, formatDate, formatDateTime, formatHours, formatPeriode, fullName } from '../policy/display.js';
 import { gemeenteName, multiLine, oneLine, renderHtml, renderText, type Block } from './render.js';
 

@@ -9,12 +9,7 @@
  * it is the same message and drop or thread it. A random id per attempt would
  * make every redelivery look like a new message.
  */
-import { domainToASCII } from 'node:url';
-import { INSTANCE_ID } from '../config/schema.js';
-import type { MailKind } from '../policy/notification-policy.js';
-
-const KINDS: readonly MailKind[] = ['Nieuw', 'Gewijzigd', 'Ingetrokken'];
-const DOMAIN = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
+import { DOMAIN_NAME, INSTANCE_ID, MAIL_KINDS, type MailKind } from '../domain/mail.js';
 
 export interface MessageIdParts {
   meldingsnummer: string;
@@ -30,26 +25,7 @@ export function messageId(t: MessageIdParts, domain: string): string {
   if (!/^[0-9]{1,12}$/.test(t.meldingsnummer)) throw new Error(`cannot build a Message-ID: meldingsnummer "${t.meldingsnummer}" is not 1 to 12 digits`);
   if (!Number.isSafeInteger(t.volgnummer) || t.volgnummer < 1) throw new Error(`cannot build a Message-ID: volgnummer ${t.volgnummer} is not a positive integer`);
   if (!INSTANCE_ID.test(t.instance)) throw new Error(`cannot build a Message-ID: instance id "${t.instance}" is not a valid instance id`);
-  if (!KINDS.includes(t.kind)) throw new Error(`cannot build a Message-ID: unknown kind "${t.kind}"`);
-  if (!DOMAIN.test(domain)) throw new Error(`cannot build a Message-ID: "${domain}" is not a domain name`);
+  if (!MAIL_KINDS.includes(t.kind)) throw new Error(`cannot build a Message-ID: unknown kind "${t.kind}"`);
+  if (!DOMAIN_NAME.test(domain)) throw new Error(`cannot build a Message-ID: "${domain}" is not a domain name`);
   return `<verzuim.${t.meldingsnummer}.${t.volgnummer}.${t.instance}.${t.kind.toLowerCase()}@${domain}>`;
-}
-
-/**
- * The domain of the sender address (smtp.from), for the right-hand side of
- * Message-IDs: 'Verzuimrelay <verzuim-relay@utrecht.example>' or
- * 'verzuim-relay@utrecht.example' → 'utrecht.example'. Lower case, and an
- * internationalised domain in its ASCII (punycode) form, as headers need.
- */
-export function domainOf(address: string): string {
-  const angle = /<([^<>]*)>\s*$/.exec(address);
-  const mailbox = (angle ? angle[1]! : address).trim();
-  const at = mailbox.lastIndexOf('@');
-  const domain = at === -1 ? '' : domainToASCII(mailbox.slice(at + 1).trim().toLowerCase());
-  if (!domain || !DOMAIN.test(domain)) {
-    throw new Error(
-      `cannot take a mail domain from the sender address "${address.replace(/[\r\n]+/g, ' ')}" (smtp.from): expected an address such as "Verzuimrelay <verzuim-relay@gemeente.example>"`,
-    );
-  }
-  return domain;
 }

@@ -5,12 +5,12 @@
  * so every row of the table is tested with plain values.
  */
 import { isKnownStatus, isOpenStatus, type Verzuimmelding } from '../domain/melding.js';
+import type { MailKind } from '../domain/mail.js';
 import type { RoutingConfig } from '../config/schema.js';
 import { contentChanged, diffMelding, type FieldChange } from './melding-diff.js';
 
 export { diffMelding, type FieldChange } from './melding-diff.js';
 
-export type MailKind = 'Nieuw' | 'Gewijzigd' | 'Ingetrokken';
 
 /** The last processed state of a melding and the instances that already had mail about it. */
 export interface PreviousState {

@@ -1,7 +1,6 @@
 /** Mutations as received, and the current state per melding. */
 import type { Verzuimmelding } from '../domain/melding.js';
 import { isOpenStatus } from '../domain/melding.js';
-import { validateItem } from '../feed/contract.js';
 import type { Db } from './database.js';
 
 export interface StoredMelding {
@@ -9,8 +8,12 @@ export interface StoredMelding {
   volgnummer: number;
   verzuimsoort: string;
   status: string;
-  /** Null once retention purged the melding's personal data. */
-  melding: Verzuimmelding | null;
+  /**
+   * The latest mutation exactly as ROD sent it; null once retention purged the
+   * melding's personal data. The store keeps bytes, not meaning: the feed
+   * reads it back through its contract (feed/contract.ts readStoredMutation).
+   */
+  payload: string | null;
   knownBy: string[];
   mutationId: number;
   firstSeenAt: string;
@@ -48,9 +51,10 @@ export class Meldingen {
     return row ? toStored(row) : undefined;
   }
 
-  mutationPayload(mutationId: number): Verzuimmelding | undefined {
+  /** A mutation exactly as received, or undefined once it was purged. */
+  mutationPayload(mutationId: number): string | undefined {
     const payload = this.db.prepare('SELECT payload FROM mutations WHERE id = ?').pluck().get(mutationId) as string | null | undefined;
-    return payload ? asMelding(payload) : undefined;
+    return payload ?? undefined;
   }
 
   save(m: Verzuimmelding, mutationId: number, knownBy: readonly string[], now: Date): void {
@@ -85,20 +89,10 @@ function toStored(row: MeldingRow): StoredMelding {
     volgnummer: row.volgnummer,
     verzuimsoort: row.verzuimsoort,
     status: row.status,
-    melding: row.payload === null ? null : asMelding(row.payload),
+    payload: row.payload,
     knownBy: JSON.parse(row.known_by) as string[],
     mutationId: row.mutation_id,
     firstSeenAt: row.first_seen_at,
     updatedAt: row.updated_at,
   };
-}
-
-/**
- * The stored item read back through the contract: the relay judges and mails
- * only the fields it knows, whatever else ROD sent along.
- */
-function asMelding(payload: string): Verzuimmelding {
-  const checked = validateItem(JSON.parse(payload));
-  if (!checked.ok) throw new Error(`a stored mutation no longer passes validation: ${checked.reason}`);
-  return checked.melding;
 }

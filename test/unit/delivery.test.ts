@@ -223,7 +223,7 @@ describe('ingest', () => {
     const dump = JSON.stringify(r.store.db.prepare('SELECT * FROM mutations').all()) + JSON.stringify(r.store.db.prepare('SELECT * FROM outbox').all());
     expect(dump).not.toContain(bsnOrNummer(closed!));
     expect(dump).toContain(bsnOrNummer(open!)); // still open: kept
-    expect(r.store.meldingen.get(closed!.meldingsnummer)).toMatchObject({ status: 'INGETROKKEN', melding: null });
+    expect(r.store.meldingen.get(closed!.meldingsnummer)).toMatchObject({ status: 'INGETROKKEN', payload: null });
 
     // A replay of the purged melding is still stale; a genuinely new mutation is judged as if first seen.
     r.volgnummer = withdrawal!.volgnummer - 1;

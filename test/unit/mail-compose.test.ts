@@ -4,7 +4,8 @@ import { simpleParser } from 'mailparser';
 import { passesElfproef, type Verzuimmelding } from '../../src/domain/melding.js';
 import { composeMail, type ComposeInput, type ComposedMail } from '../../src/mail/compose.js';
 import { composeAlert } from '../../src/mail/alert.js';
-import { domainOf, messageId } from '../../src/mail/message-id.js';
+import { domainOf } from '../../src/domain/mail.js';
+import { messageId } from '../../src/mail/message-id.js';
 import { diffMelding, type FieldChange } from '../../src/policy/notification-policy.js';
 
 // Fictional pupil and reporter; the BSN lies in the range reserved for tests.

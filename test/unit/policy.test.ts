@@ -6,9 +6,9 @@ import {
   diffMelding,
   instanceFor,
   type Decision,
-  type MailKind,
   type PreviousState,
 } from '../../src/policy/notification-policy.js';
+import type { MailKind } from '../../src/domain/mail.js';
 
 // Fictional pupil; the BSN lies in the range reserved for tests.
 const BSN = '999990019';

@@ -6,7 +6,7 @@
 import { issueCa, createRoot, generateKeyPair, issueLeaf, type KeyPair, type LeafOptions } from './issue.js';
 import { pemOf, pkcs8Pem, write, writeKey } from './files.js';
 import type { StyleProfile } from './profiles.js';
-import type { GeneratedPki } from './generate.js';
+import type { GeneratedPki } from './issue.js';
 import type { x509 } from './x509.js';
 
 export type BrokenName =

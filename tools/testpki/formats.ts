@@ -7,7 +7,7 @@ import { buildPkcs12 } from './pkcs12.js';
 import { certsOnlyPkcs7 } from '../../src/certs/pkcs7.js';
 import { toPem } from './pem.js';
 import { derOf, pemOf, pkcs8Der, privateKeyObject, write, writeKey } from './files.js';
-import type { GeneratedPki } from './generate.js';
+import type { GeneratedPki } from './issue.js';
 
 /** Writes dir/formats/* and returns the paths by stable name. */
 export function writeFormats(

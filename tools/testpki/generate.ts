@@ -21,7 +21,7 @@ import { buildPkcs12 } from './pkcs12.js';
 import { derOf, pemOf, pkcs8Der, pkcs8Pem, write, writeKey } from './files.js';
 import { writeFormats } from './formats.js';
 import { generateBrokenKeys, writeBroken } from './broken.js';
-import type { x509 } from './x509.js';
+import type { GeneratedPki } from './issue.js';
 
 export type { PkiStyle } from './profiles.js';
 
@@ -80,17 +80,6 @@ const DEFAULTS = {
   serverOin: '00000001800866472000',
   passphrase: 'test-passphrase',
 };
-
-/** What the generator made, in memory, for the files and variants to be written from. */
-export interface GeneratedPki {
-  profile: StyleProfile;
-  now: Date;
-  root: Issuer;
-  domain: Issuer;
-  tsp: Issuer;
-  client: { cert: x509.X509Certificate; keys: KeyPair; subject: LeafSubject; dnsNames: string[] };
-  server: { cert: x509.X509Certificate; keys: KeyPair };
-}
 
 export async function generateTestPki(options: TestPkiOptions): Promise<TestPkiFiles> {
   const style = options.style ?? DEFAULTS.style;

@@ -159,3 +159,14 @@ export async function issueLeaf(
     ],
   });
 }
+
+/** What the generator made, in memory, for the files and variants to be written from. */
+export interface GeneratedPki {
+  profile: StyleProfile;
+  now: Date;
+  root: Issuer;
+  domain: Issuer;
+  tsp: Issuer;
+  client: { cert: x509.X509Certificate; keys: KeyPair; subject: LeafSubject; dnsNames: string[] };
+  server: { cert: x509.X509Certificate; keys: KeyPair };
+}
