@@ -8,7 +8,7 @@
 import type { Config } from '../config/schema.js';
 import { ExpiryWatcher } from '../certs/expiry.js';
 import { inspectClientCertificate } from '../certs/inspect.js';
-import { queueAlert } from '../feed/ingest.js';
+import { certificateExpiringAlert, queueAlert } from '../mail/alert.js';
 import type { Logger } from '../observability/log.js';
 import { CertAlerts } from '../store/cert-alerts.js';
 import type { Store } from '../store/store.js';
@@ -23,22 +23,8 @@ export function createCertificateWatch(config: Config, store: Store, log: Logger
       log.warn('cert.expiring', fields, `the client certificate expires in ${report.daysLeft} day(s): renew it and register the new one with DUO`);
       store.transaction(() => {
         store.audit.append({ event: 'cert.expiring', outcome: 'warning', detail: fields });
-        queueAlert({ store, config, log, now }, `cert.${report.leaf?.sha256 ?? 'leaf'}.${threshold}`, {
-          topic: 'certificate',
-          title: `Certificaat verloopt over ${report.daysLeft} dag(en)`,
-          facts: [
-            ['Certificaat', report.leaf?.subject ?? '-'],
-            ['Hiërarchie', report.hierarchy],
-            ['Geldig tot', report.notAfter ?? '-'],
-            ['Dagen over', String(report.daysLeft)],
-            ['SHA-256', report.leaf?.sha256 ?? '-'],
-          ],
-          advice: [
-            'Vraag tijdig een nieuw PKIoverheid-certificaat aan (G4 Private G-TLS); de TSP en de registratie bij DUO kosten weken.',
-            'Stuur het nieuwe certificaat naar DUO vóór het oude verloopt: verzuim-relay cert bundle --out MAP',
-            'Controleer het nieuwe certificaat met: verzuim-relay cert check',
-          ],
-        });
+        const certificate = { subject: report.leaf?.subject, sha256: report.leaf?.sha256, hierarchy: report.hierarchy, notAfter: report.notAfter, daysLeft: report.daysLeft };
+        queueAlert({ store, config, now }, certificateExpiringAlert(threshold, certificate));
       });
     },
   });

@@ -29,7 +29,7 @@ export function openRelay(config: Config, log: Logger, options: { now?: () => Da
   log.info('cert.loaded', { hierarchy: report.hierarchy, rootKnown: report.rootKnown, oin: report.oin, daysLeft: report.daysLeft, notAfter: report.notAfter });
 
   const store = Store.open(config.storage.path, config.municipality.code, now);
-  const interrupted = store.outbox.resetInterrupted();
+  const interrupted = store.outbox.resumeInterrupted();
   if (interrupted > 0) log.warn('outbox.resumed', { mails: interrupted }, 'mails interrupted by a stop are sent again (same Message-ID)');
 
   const rod = new RodClient({

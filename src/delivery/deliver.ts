@@ -13,7 +13,7 @@ import type { MailKind } from '../domain/mail.js';
 import type { FieldChange } from '../policy/notification-policy.js';
 import type { OutboxRow } from '../store/outbox.js';
 import type { Store } from '../store/store.js';
-import { queueAlert } from '../feed/ingest.js';
+import { deadLetterAlert, queueAlert } from '../mail/alert.js';
 import { readStoredMutation } from '../feed/contract.js';
 import { retryDelaySeconds } from './backoff.js';
 
@@ -57,74 +57,53 @@ export async function deliverDue(ctx: DeliveryContext): Promise<DeliveryCounts> 
 
 async function deliverOne(ctx: DeliveryContext, row: OutboxRow, counts: DeliveryCounts): Promise<void> {
   const { store, log } = ctx;
-  const ids = { meldingsnummer: row.meldingsnummer, volgnummer: row.volgnummer, instance: row.instance, kind: row.kind, outboxId: row.id, cycleId: ctx.cycleId };
-  const logIds = { meldingsnummer: row.meldingsnummer, volgnummer: row.volgnummer, instance: row.instance, kind: row.kind, outboxId: row.id };
+  const ids = { meldingsnummer: row.meldingsnummer, volgnummer: row.volgnummer, instance: row.instance, kind: row.kind, outboxId: row.id };
 
   let mail: OutgoingMail;
   try {
     mail = render(ctx, row);
   } catch (err) {
     const message = `cannot compose the mail: ${(err as Error).message.split('\n')[0]}`;
-    store.transaction(() => {
-      store.outbox.markDead(row.id, message);
-      store.audit.append({ event: 'mail.dead', outcome: 'failed', ...ids, detail: { error: message } });
-    });
-    log.error('mail.dead', { ...logIds, error: message });
-    counts.dead++;
+    if (store.outbox.bury(row, { error: message, cycleId: ctx.cycleId })) {
+      log.error('mail.dead', { ...ids, error: message });
+      counts.dead++;
+    }
     return;
   }
 
-  store.outbox.markSending(row.id);
+  // Another writer (or an earlier pass) may have taken this mail since it was listed as due.
+  if (!store.outbox.claim(row)) return;
+  const attempts = row.attempts + 1;
   try {
     const { response } = await ctx.sender.send(mail);
-    store.transaction(() => {
-      store.outbox.markSent(row.id, response, ctx.now());
-      store.audit.append({ event: 'mail.sent', outcome: 'ok', ...ids, detail: { response: response.slice(0, 200), attempt: row.attempts + 1 } });
-    });
-    log.info('mail.sent', { ...logIds, attempt: row.attempts + 1 });
-    counts.sent++;
-    if (row.kind === 'Nieuw') ctx.onNieuwSent?.(row);
+    if (store.outbox.complete(row, { response, at: ctx.now(), cycleId: ctx.cycleId })) {
+      log.info('mail.sent', { ...ids, attempt: attempts });
+      counts.sent++;
+      if (row.kind === 'Nieuw') ctx.onNieuwSent?.(row);
+    }
   } catch (err) {
     const failure = err instanceof SendError ? err : new SendError((err as Error).message, false);
-    const attempts = row.attempts + 1;
     const ageHours = (ctx.now().getTime() - Date.parse(row.created_at)) / 3_600_000;
     const tooOld = ageHours >= ctx.config.delivery.maxAgeHours;
     if (failure.permanent || tooOld) {
       const reason = failure.permanent ? failure.message : `${failure.message} (still failing after ${ctx.config.delivery.maxAgeHours} h: delivery.maxAgeHours)`;
-      store.transaction(() => {
-        store.outbox.markDead(row.id, reason);
-        store.audit.append({ event: 'mail.dead', outcome: 'failed', ...ids, detail: { error: reason, attempts, responseCode: failure.responseCode } });
-        if (row.kind !== 'alert') {
-          queueAlert(ctx, `dead.${row.id}.${attempts}`, {
-            topic: 'dead-letter',
-            title: 'Mail niet afgeleverd',
-            facts: [
-              ['Outbox-nummer', String(row.id)],
-              ['Meldingsnummer', row.meldingsnummer ?? '-'],
-              ['Volgnummer', row.volgnummer === null ? '-' : String(row.volgnummer)],
-              ['Instantie', row.instance ?? '-'],
-              ['Soort bericht', row.kind],
-              ['Pogingen', String(attempts)],
-              ['Fout', reason],
-            ],
-            advice: [
-              'De mail is opgegeven en staat in de lijst: verzuim-relay outbox list --dead',
-              `Los de oorzaak op en zet hem opnieuw klaar: verzuim-relay outbox retry ${row.id}`,
-            ],
-          });
-        }
+      // The dead letter and its alert in one transaction: the administrator hears of every mail given up, once.
+      const buried = store.transaction(() => {
+        if (!store.outbox.bury(row, { error: reason, attempts, responseCode: failure.responseCode, cycleId: ctx.cycleId })) return false;
+        if (row.kind !== 'alert') queueAlert(ctx, deadLetterAlert(row, attempts, reason));
+        return true;
       });
-      log.error('mail.dead', { ...logIds, attempts, error: reason, responseCode: failure.responseCode });
-      counts.dead++;
+      if (buried) {
+        log.error('mail.dead', { ...ids, attempts, error: reason, responseCode: failure.responseCode });
+        counts.dead++;
+      }
     } else {
       const delay = retryDelaySeconds(attempts, ctx.config.delivery, ctx.random);
       const next = new Date(ctx.now().getTime() + delay * 1000);
-      store.transaction(() => {
-        store.outbox.markDeferred(row.id, failure.message, next);
-        store.audit.append({ event: 'mail.deferred', outcome: 'failed', ...ids, detail: { error: failure.message, attempts, nextAttemptAt: next.toISOString(), responseCode: failure.responseCode } });
-      });
-      log.warn('mail.deferred', { ...logIds, attempts, error: failure.message, nextAttemptAt: next.toISOString() });
-      counts.deferred++;
+      if (store.outbox.defer(row, { error: failure.message, nextAttempt: next, attempts, responseCode: failure.responseCode, cycleId: ctx.cycleId })) {
+        log.warn('mail.deferred', { ...ids, attempts, error: failure.message, nextAttemptAt: next.toISOString() });
+        counts.deferred++;
+      }
     }
   }
 }

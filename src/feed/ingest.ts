@@ -8,7 +8,7 @@ import { SqliteError } from 'better-sqlite3';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../observability/log.js';
 import type { Verzuimmelding } from '../domain/melding.js';
-import { composeAlert } from '../mail/alert.js';
+import { quarantineAlert, queueAlert } from '../mail/alert.js';
 import { domainOf } from '../domain/mail.js';
 import { messageId } from '../mail/message-id.js';
 import { decide } from '../policy/notification-policy.js';
@@ -157,39 +157,5 @@ function quarantine(ctx: IngestContext, item: unknown, reason: string): void {
   const ids = { meldingsnummer: record.meldingsnummer, volgnummer: record.volgnummer };
   store.audit.append({ event: 'mutation.quarantined', outcome: 'failed', ...ids, cycleId: ctx.cycleId, detail: { quarantineId: record.id, reason } });
   log.error('mutation.quarantined', { ...ids, quarantineId: record.id, reason });
-  queueAlert(ctx, `quarantine.${record.id}`, {
-    topic: 'quarantine',
-    title: 'Melding in quarantaine',
-    facts: [
-      ['Quarantainenummer', String(record.id)],
-      ['Meldingsnummer', record.meldingsnummer ?? 'onbekend'],
-      ['Volgnummer', record.volgnummer === null ? 'onbekend' : String(record.volgnummer)],
-      ['Reden', reason],
-      ['Ontvangen', now.toISOString()],
-    ],
-    advice: [
-      'Het record kwam niet door de controle en is niet doorgestuurd. De rest van de feed loopt gewoon door.',
-      'Bekijk het met: verzuim-relay quarantine list',
-      'Na een update die het record begrijpt: verzuim-relay quarantine retry',
-    ],
-  });
-}
-
-/** Queues a mail to the alert address, if one is configured; durable like every other mail. */
-export function queueAlert(
-  ctx: Pick<IngestContext, 'store' | 'config' | 'log' | 'now'>,
-  key: string,
-  alert: Parameters<typeof composeAlert>[0],
-): void {
-  const address = ctx.config.alerts.email;
-  if (!address) return;
-  const composed = composeAlert(alert, { code: ctx.config.municipality.code, name: ctx.config.municipality.name });
-  const id = ctx.store.outbox.enqueue({
-    messageId: `<verzuim-relay.alert.${key}@${domainOf(ctx.config.smtp.from)}>`,
-    kind: 'alert',
-    recipient: address,
-    alert: composed,
-    createdAt: ctx.now(),
-  });
-  if (id !== null) ctx.store.audit.append({ event: 'alert.queued', outcome: 'ok', outboxId: id, detail: { topic: alert.topic, key } });
+  queueAlert(ctx, quarantineAlert(record, reason, now));
 }

@@ -5,6 +5,9 @@
  * facts such as meldingsnummer, field paths and error texts, never values
  * from a melding.
  */
+import type { Config } from '../config/schema.js';
+import { domainOf } from '../domain/mail.js';
+import type { Store } from '../store/store.js';
 import { gemeenteName, oneLine, renderHtml, renderText, type Block } from './render.js';
 
 export interface AlertInput {
@@ -41,4 +44,113 @@ export function composeAlert(input: AlertInput, municipality: { code: string; na
     html: renderHtml(blocks, subject),
     headers: { 'X-Verzuim-Alert': input.topic },
   };
+}
+
+/** An alert and the key that makes it once-only: queueing the same key twice sends one mail. */
+export interface Alert {
+  key: string;
+  input: AlertInput;
+}
+
+/** A record that failed the contract and waits in quarantine. */
+export function quarantineAlert(record: { id: number; meldingsnummer: string | null; volgnummer: number | null }, reason: string, at: Date): Alert {
+  return {
+    key: `quarantine.${record.id}`,
+    input: {
+      topic: 'quarantine',
+      title: 'Melding in quarantaine',
+      facts: [
+        ['Quarantainenummer', String(record.id)],
+        ['Meldingsnummer', record.meldingsnummer ?? 'onbekend'],
+        ['Volgnummer', record.volgnummer === null ? 'onbekend' : String(record.volgnummer)],
+        ['Reden', reason],
+        ['Ontvangen', at.toISOString()],
+      ],
+      advice: [
+        'Het record kwam niet door de controle en is niet doorgestuurd. De rest van de feed loopt gewoon door.',
+        'Bekijk het met: verzuim-relay quarantine list',
+        'Na een update die het record begrijpt: verzuim-relay quarantine retry',
+      ],
+    },
+  };
+}
+
+/** A mail the relay gave up on. The attempt count is in the key, so a requeued mail that dies again alerts again. */
+export function deadLetterAlert(
+  mail: { id: number; meldingsnummer: string | null; volgnummer: number | null; instance: string | null; kind: string },
+  attempts: number,
+  reason: string,
+): Alert {
+  return {
+    key: `dead.${mail.id}.${attempts}`,
+    input: {
+      topic: 'dead-letter',
+      title: 'Mail niet afgeleverd',
+      facts: [
+        ['Outbox-nummer', String(mail.id)],
+        ['Meldingsnummer', mail.meldingsnummer ?? '-'],
+        ['Volgnummer', mail.volgnummer === null ? '-' : String(mail.volgnummer)],
+        ['Instantie', mail.instance ?? '-'],
+        ['Soort bericht', mail.kind],
+        ['Pogingen', String(attempts)],
+        ['Fout', reason],
+      ],
+      advice: [
+        'De mail is opgegeven en staat in de lijst: verzuim-relay outbox list --dead',
+        `Los de oorzaak op en zet hem opnieuw klaar: verzuim-relay outbox retry ${mail.id}`,
+      ],
+    },
+  };
+}
+
+/** The client certificate crossed an expiry threshold; once per threshold per certificate. */
+export function certificateExpiringAlert(
+  threshold: number,
+  certificate: { subject?: string; sha256?: string; hierarchy: string; notAfter?: string; daysLeft?: number },
+): Alert {
+  return {
+    key: `cert.${certificate.sha256 ?? 'leaf'}.${threshold}`,
+    input: {
+      topic: 'certificate',
+      title: `Certificaat verloopt over ${certificate.daysLeft} dag(en)`,
+      facts: [
+        ['Certificaat', certificate.subject ?? '-'],
+        ['Hiërarchie', certificate.hierarchy],
+        ['Geldig tot', certificate.notAfter ?? '-'],
+        ['Dagen over', String(certificate.daysLeft)],
+        ['SHA-256', certificate.sha256 ?? '-'],
+      ],
+      advice: [
+        'Vraag tijdig een nieuw PKIoverheid-certificaat aan (G4 Private G-TLS); de TSP en de registratie bij DUO kosten weken.',
+        'Stuur het nieuwe certificaat naar DUO vóór het oude verloopt: verzuim-relay cert bundle --out MAP',
+        'Controleer het nieuwe certificaat met: verzuim-relay cert check',
+      ],
+    },
+  };
+}
+
+/** What queueing an alert needs: the outbox and audit log, the alert address and the names for the mail. */
+export interface AlertTarget {
+  store: Pick<Store, 'outbox' | 'audit'>;
+  config: Pick<Config, 'alerts' | 'municipality' | 'smtp'>;
+  now: () => Date;
+}
+
+/**
+ * Queues a mail to the alert address, if one is configured; durable like
+ * every other mail, and inside the caller's transaction when there is one,
+ * so an alert is queued exactly when what it reports was recorded.
+ */
+export function queueAlert(target: AlertTarget, alert: Alert): void {
+  const address = target.config.alerts.email;
+  if (!address) return;
+  const composed = composeAlert(alert.input, { code: target.config.municipality.code, name: target.config.municipality.name });
+  const id = target.store.outbox.enqueue({
+    messageId: `<verzuim-relay.alert.${alert.key}@${domainOf(target.config.smtp.from)}>`,
+    kind: 'alert',
+    recipient: address,
+    alert: composed,
+    createdAt: target.now(),
+  });
+  if (id !== null) target.store.audit.append({ event: 'alert.queued', outcome: 'ok', outboxId: id, detail: { topic: alert.input.topic, key: alert.key } });
 }

@@ -1,11 +1,10 @@
 /**
  * Versioned schema. A migration is never edited once released: add a new one.
- *
- * Mail states, as in a mail queue: pending (due now or at next_attempt_at),
- * sending (handed to SMTP; reset to pending at start, so a crash means a
- * resend with the same Message-ID, never a loss), sent, deferred (temporary
- * failure, waiting for next_attempt_at), dead (given up; `outbox retry` requeues).
+ * The outbox's states come from mail-states.ts (see there); adding a state
+ * means a new migration that rebuilds the table with the longer CHECK.
  */
+import { MAIL_STATES, sqlList } from './mail-states.js';
+
 export interface Migration {
   version: number;
   name: string;
@@ -62,7 +61,7 @@ export const MIGRATIONS: Migration[] = [
         recipient TEXT NOT NULL,
         changes TEXT,
         alert TEXT,
-        state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'sent', 'deferred', 'dead')),
+        state TEXT NOT NULL CHECK (state IN (${sqlList(MAIL_STATES)})),
         attempts INTEGER NOT NULL DEFAULT 0,
         created_at TEXT NOT NULL,
         next_attempt_at TEXT NOT NULL,

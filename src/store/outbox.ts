@@ -2,9 +2,11 @@
  * The outbox: every mail the relay owes someone, with its delivery state.
  * Nothing about delivery lives only in memory.
  */
+import type { AuditEntry, AuditLog } from '../audit/audit-log.js';
 import type { Db } from './database.js';
+import { MAIL_STATES, sqlList, TRANSITIONS, type MailState, type TransitionName } from './mail-states.js';
 
-export type MailState = 'pending' | 'sending' | 'sent' | 'deferred' | 'dead';
+export type { MailState } from './mail-states.js';
 export type OutboxKind = 'Nieuw' | 'Gewijzigd' | 'Ingetrokken' | 'alert';
 
 export interface OutboxRow {
@@ -40,8 +42,20 @@ export interface NewMail {
   createdAt: Date;
 }
 
+/** A mail on its way: a later mail about the same melding waits for it. */
+const UNFINISHED: readonly MailState[] = ['pending', 'sending', 'deferred'];
+
+/**
+ * Every change of a mail's state goes through a named transition (see
+ * mail-states.ts) that applies only from the states it leaves, so a mail
+ * another process or an earlier step already moved is never moved twice, and
+ * reports whether it applied.
+ */
 export class Outbox {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly audit: AuditLog,
+  ) {}
 
   /** Queues a mail; a mail with the same Message-ID (the same melding, volgnummer, instance and kind) is queued once. */
   enqueue(mail: NewMail): number | null {
@@ -66,11 +80,6 @@ export class Outbox {
     return result.changes === 1 ? Number(result.lastInsertRowid) : null;
   }
 
-  /** A mail left in `sending` by a crash may or may not have left: send it again (same Message-ID). */
-  resetInterrupted(): number {
-    return this.db.prepare(`UPDATE outbox SET state = 'pending' WHERE state = 'sending'`).run().changes;
-  }
-
   /**
    * Mails due now, oldest first. A mail waits while an earlier mutation's mail
    * about the same melding is still on its way, so an Ingetrokken never
@@ -79,11 +88,11 @@ export class Outbox {
   due(now: Date, limit = 500): OutboxRow[] {
     return this.db
       .prepare(`SELECT * FROM outbox o
-        WHERE o.state IN ('pending', 'deferred') AND o.next_attempt_at <= ?
+        WHERE o.state IN (${sqlList(TRANSITIONS.claim.from)}) AND o.next_attempt_at <= ?
           AND NOT EXISTS (
             SELECT 1 FROM outbox e
             WHERE o.meldingsnummer IS NOT NULL AND e.meldingsnummer = o.meldingsnummer
-              AND e.volgnummer < o.volgnummer AND e.state IN ('pending', 'sending', 'deferred'))
+              AND e.volgnummer < o.volgnummer AND e.state IN (${sqlList(UNFINISHED)}))
         ORDER BY o.id LIMIT ?`)
       .all(now.toISOString(), limit) as OutboxRow[];
   }
@@ -92,34 +101,86 @@ export class Outbox {
     return this.db.prepare('SELECT * FROM outbox WHERE id = ?').get(id) as OutboxRow | undefined;
   }
 
-  markSending(id: number): void {
-    this.db.prepare(`UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?`).run(id);
+  /**
+   * Takes a due mail for an attempt: pending or deferred → sending, one more
+   * attempt counted. Not audited on purpose: the attempt's outcome is
+   * (complete, defer, bury), and an attempt cut off by a crash is audited
+   * when the next start resumes it.
+   */
+  claim(row: OutboxRow): boolean {
+    return this.move(row.id, 'claim', {}, { countAttempt: true });
   }
 
-  markSent(id: number, response: string, at: Date): void {
-    this.db
-      .prepare(`UPDATE outbox SET state = 'sent', sent_at = ?, smtp_response = ?, last_error = NULL WHERE id = ?`)
-      .run(at.toISOString(), response, id);
+  /** sending → sent, with the SMTP relay's answer; audited as mail.sent. */
+  complete(row: OutboxRow, outcome: { response: string; at: Date; cycleId: number | null }): boolean {
+    return this.transition(row, 'complete', { sent_at: outcome.at.toISOString(), smtp_response: outcome.response, last_error: null }, {
+      event: 'mail.sent',
+      outcome: 'ok',
+      cycleId: outcome.cycleId,
+      detail: { response: outcome.response.slice(0, 200), attempt: row.attempts + 1 },
+    });
   }
 
-  markDeferred(id: number, error: string, nextAttempt: Date): void {
-    this.db
-      .prepare(`UPDATE outbox SET state = 'deferred', last_error = ?, next_attempt_at = ? WHERE id = ?`)
-      .run(error, nextAttempt.toISOString(), id);
+  /** sending → deferred until nextAttempt after a temporary failure; audited as mail.deferred. */
+  defer(row: OutboxRow, failure: { error: string; nextAttempt: Date; attempts: number; responseCode?: number; cycleId: number | null }): boolean {
+    return this.transition(row, 'defer', { last_error: failure.error, next_attempt_at: failure.nextAttempt.toISOString() }, {
+      event: 'mail.deferred',
+      outcome: 'failed',
+      cycleId: failure.cycleId,
+      detail: { error: failure.error, attempts: failure.attempts, nextAttemptAt: failure.nextAttempt.toISOString(), responseCode: failure.responseCode },
+    });
   }
 
-  markDead(id: number, error: string): void {
-    this.db.prepare(`UPDATE outbox SET state = 'dead', last_error = ? WHERE id = ?`).run(error, id);
+  /** → dead: given up (a permanent refusal, too old, or a mail that cannot be composed); audited as mail.dead. */
+  bury(row: OutboxRow, failure: { error: string; attempts?: number; responseCode?: number; cycleId: number | null }): boolean {
+    const detail = failure.attempts === undefined ? { error: failure.error } : { error: failure.error, attempts: failure.attempts, responseCode: failure.responseCode };
+    return this.transition(row, 'bury', { last_error: failure.error }, { event: 'mail.dead', outcome: 'failed', cycleId: failure.cycleId, detail });
   }
 
-  /** Puts dead mails back in the queue, due now, with a fresh age (so maxAgeHours counts from the retry). */
+  /**
+   * Puts dead (or deferred) mails back in the queue, due now, with a fresh age
+   * (so maxAgeHours counts from the retry); each audited as mail.requeued.
+   * Returns the ids that were requeued: an id that is not dead or deferred is not.
+   */
   requeue(ids: number[] | 'all-dead', now: Date): number[] {
-    const rows = (ids === 'all-dead'
-      ? this.db.prepare(`SELECT id FROM outbox WHERE state = 'dead' ORDER BY id`).pluck().all()
-      : ids.filter((id) => this.db.prepare(`SELECT 1 FROM outbox WHERE id = ? AND state IN ('dead', 'deferred')`).get(id) !== undefined)) as number[];
-    const update = this.db.prepare(`UPDATE outbox SET state = 'pending', next_attempt_at = ?, created_at = ?, attempts = 0 WHERE id = ?`);
-    for (const id of rows) update.run(now.toISOString(), now.toISOString(), id);
-    return rows;
+    const candidates = ids === 'all-dead' ? (this.db.prepare(`SELECT id FROM outbox WHERE state = 'dead' ORDER BY id`).pluck().all() as number[]) : ids;
+    return this.db.transaction(() =>
+      candidates.filter((id) => {
+        const row = this.get(id);
+        if (!row) return false;
+        const at = now.toISOString();
+        return this.transition(row, 'requeue', { next_attempt_at: at, created_at: at, attempts: 0 }, { event: 'mail.requeued', outcome: 'ok', cycleId: null });
+      }),
+    )();
+  }
+
+  /**
+   * At start: a mail still `sending` was handed to SMTP by a process that
+   * stopped before recording the answer. It may or may not have left, so it
+   * is sent again with the same Message-ID; each audited as mail.resumed.
+   */
+  resumeInterrupted(): number {
+    const rows = this.db.prepare(`SELECT * FROM outbox WHERE state IN (${sqlList(TRANSITIONS.resume.from)}) ORDER BY id`).all() as OutboxRow[];
+    return this.db.transaction(() => rows.filter((row) => this.transition(row, 'resume', {}, { event: 'mail.resumed', outcome: 'info', cycleId: null })).length)();
+  }
+
+  /** A transition and its audit row, in one transaction; false (and no audit row) when the mail was not in a state the transition leaves. */
+  private transition(row: OutboxRow, name: TransitionName, set: Record<string, string | number | null>, audit: Omit<AuditEntry, 'meldingsnummer' | 'volgnummer' | 'instance' | 'kind' | 'outboxId'>): boolean {
+    return this.db.transaction(() => {
+      if (!this.move(row.id, name, set)) return false;
+      this.audit.append({ ...audit, meldingsnummer: row.meldingsnummer, volgnummer: row.volgnummer, instance: row.instance, kind: row.kind, outboxId: row.id });
+      return true;
+    })();
+  }
+
+  /** The conditional UPDATE: applies only while the mail is in one of the states the transition leaves. */
+  private move(id: number, name: TransitionName, set: Record<string, string | number | null>, options: { countAttempt?: boolean } = {}): boolean {
+    const { from, to } = TRANSITIONS[name];
+    // Column names come from this file, never from input; values are bound.
+    const assignments = ['state = @to', ...Object.keys(set).map((column) => `${column} = @${column}`)];
+    if (options.countAttempt) assignments.push('attempts = attempts + 1');
+    const sql = `UPDATE outbox SET ${assignments.join(', ')} WHERE id = @id AND state IN (${sqlList(from)})`;
+    return this.db.prepare(sql).run({ ...set, to, id }).changes === 1;
   }
 
   list(filter: { state?: MailState; meldingsnummer?: string } = {}): OutboxRow[] {
@@ -139,7 +200,7 @@ export class Outbox {
   }
 
   countByState(): Record<MailState, number> {
-    const counts: Record<MailState, number> = { pending: 0, sending: 0, sent: 0, deferred: 0, dead: 0 };
+    const counts = Object.fromEntries(MAIL_STATES.map((state) => [state, 0])) as Record<MailState, number>;
     for (const row of this.db.prepare('SELECT state, COUNT(*) AS n FROM outbox GROUP BY state').all() as { state: MailState; n: number }[]) {
       counts[row.state] = row.n;
     }

@@ -24,9 +24,9 @@ export class Store {
   ) {
     this.cursor = new FeedCursor(db, gemeentecode);
     this.meldingen = new Meldingen(db);
-    this.outbox = new Outbox(db);
-    this.quarantine = new Quarantine(db);
     this.audit = new AuditLog(db, now);
+    this.outbox = new Outbox(db, this.audit);
+    this.quarantine = new Quarantine(db);
     this.cycles = new Cycles(db);
     this.statusReports = new StatusReports(db);
   }

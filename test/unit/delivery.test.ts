@@ -152,9 +152,10 @@ describe('delivery', () => {
     const r = await rig();
     r.ingest(r.gen.nieuweMelding({ verzuimsoort: 'DOORSTROOMPUNT_18PLUS' }));
     const row = r.store.outbox.list()[0]!;
-    r.store.outbox.markSending(row.id); // the process died after handing the mail to SMTP
+    expect(r.store.outbox.claim(row)).toBe(true); // the process died after handing the mail to SMTP
     expect(r.store.outbox.due(r.clock.now)).toHaveLength(0);
-    expect(r.store.outbox.resetInterrupted()).toBe(1); // what start-up does
+    expect(r.store.outbox.resumeInterrupted()).toBe(1); // what start-up does
+    expect(r.store.audit.forMelding(row.meldingsnummer!).map((a) => a.event)).toContain('mail.resumed');
     await r.deliver();
     const mail = await simpleParser(r.catcher.mails[0]!.raw);
     expect(mail.messageId).toBe(row.message_id);

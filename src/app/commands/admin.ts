@@ -11,7 +11,7 @@ import { ingestItem, emptyIngestCounts } from '../../feed/ingest.js';
 import { silentLogger } from '../../observability/log.js';
 import { validateItem } from '../../feed/contract.js';
 import { Store } from '../../store/store.js';
-import type { MailState } from '../../store/outbox.js';
+import { MAIL_STATES, type MailState } from '../../store/mail-states.js';
 import { table, type Out } from './output.js';
 
 function openStore(config: Config): Store {
@@ -47,7 +47,7 @@ export function statusCommand(config: Config, opts: { json: boolean; out: Out })
         `last successful:   ${status.lastSuccessfulCycle ?? 'never'}`,
         `cursor:            volgnummer ${status.cursor.volgnummer}${status.cursor.backlogDone ? '' : ' (first run not finished)'}`,
         `meldingen:         ${Object.entries(status.meldingenPerStatus).map(([s, n]) => `${s} ${n}`).join(', ') || 'none'}`,
-        `mail:              pending ${status.mail.pending}, sending ${status.mail.sending}, deferred ${status.mail.deferred}, sent ${status.mail.sent}, dead ${status.mail.dead}`,
+        `mail:              ${MAIL_STATES.map((state) => `${state} ${status.mail[state]}`).join(', ')}`,
         `quarantine:        ${status.quarantineOpen} open`,
         `certificate:       ${report.usable ? 'usable' : 'NOT USABLE (verzuim-relay cert check)'}, ${report.hierarchy}, ${report.daysLeft ?? '?'} days left (until ${report.notAfter ?? '?'})`,
       ].join('\n'),
@@ -100,14 +100,7 @@ export function outboxListCommand(config: Config, opts: { state?: MailState; mel
 export function outboxRetryCommand(config: Config, opts: { ids: number[] | 'all-dead'; out: Out }): number {
   const store = openStore(config);
   try {
-    const requeued = store.transaction(() => {
-      const ids = store.outbox.requeue(opts.ids, new Date());
-      for (const id of ids) {
-        const row = store.outbox.get(id);
-        store.audit.append({ event: 'mail.requeued', outcome: 'ok', outboxId: id, meldingsnummer: row?.meldingsnummer, volgnummer: row?.volgnummer, instance: row?.instance, kind: row?.kind });
-      }
-      return ids;
-    });
+    const requeued = store.outbox.requeue(opts.ids, new Date());
     if (opts.ids !== 'all-dead') {
       const missing = opts.ids.filter((id) => !requeued.includes(id));
       if (missing.length) opts.out(`not requeued (no dead or deferred mail with that id): ${missing.join(', ')}`);
