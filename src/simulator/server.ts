@@ -13,9 +13,10 @@ import { SimulatedFeed } from './feed.js';
 import { failureProblem, problem, type ProblemName } from './problems.js';
 import type { Problem } from '../feed/contract.js';
 import { MUNICIPALITY_STATUSES } from '../domain/melding.js';
+import { authorize, oinRefusalDetail, type GemeenteRegistry } from './access.js';
+import { MAX_BODY_BYTES, integerParameter, readBody, singleHeader } from './request.js';
 
 export const API_VERSION = '1.2.0';
-const MAX_BODY_BYTES = 16 * 1024;
 
 export interface SimulatorOptions {
   /** Default '127.0.0.1'. */
@@ -35,7 +36,7 @@ export interface SimulatorOptions {
    * certificate with another subject serialNumber gets 403 ROD-403-OIN.
    * Without it, every gemeente is served to every client.
    */
-  gemeenten?: Record<string, { oin?: string }>;
+  gemeenten?: GemeenteRegistry;
   feed?: SimulatedFeed;
   /** Called once per request (and once per refused TLS handshake); fields hold no personal data. */
   log?: (event: string, fields: Record<string, unknown>) => void;
@@ -48,8 +49,6 @@ export interface RunningSimulator {
   feed: SimulatedFeed;
   close(): Promise<void>;
 }
-
-type Authorization = 'ok' | 'unknown-gemeente' | 'oin-mismatch';
 
 interface Exchange {
   req: IncomingMessage;
@@ -69,41 +68,9 @@ function clientOin(req: IncomingMessage): string | undefined {
   return Array.isArray(serialNumber) ? serialNumber[0] : serialNumber;
 }
 
-function singleHeader(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
 function hostForUrl(host: string): string {
   if (['127.0.0.1', '0.0.0.0', '::', '::1', 'localhost'].includes(host)) return 'localhost';
   return host.includes(':') ? `[${host}]` : host;
-}
-
-/** Reads a request body up to a limit; undefined when it is larger. */
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let tooLarge = false;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    // Keep draining so the connection stays usable, but keep nothing.
-    if (size > MAX_BODY_BYTES) tooLarge = true;
-    else chunks.push(chunk);
-  }
-  return tooLarge ? undefined : Buffer.concat(chunks).toString('utf8');
-}
-
-/** A query parameter as a non-negative integer; a string saying what is wrong otherwise. */
-function integerParameter(query: URLSearchParams, name: string, fallback: number, min: number, max: number): number | string {
-  const values = query.getAll(name);
-  if (values.length === 0) return fallback;
-  if (values.length > 1) return `De parameter ${name} mag maar één keer voorkomen.`;
-  const raw = values[0]!;
-  const value = Number(raw);
-  if (!/^[0-9]{1,16}$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
-    return `De parameter ${name} moet een geheel getal van ${min} tot en met ${max === Number.MAX_SAFE_INTEGER ? 'onbeperkt' : max} zijn.`;
-  }
-  return value;
 }
 
 export async function startSimulator(options: SimulatorOptions): Promise<RunningSimulator> {
@@ -112,20 +79,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   const feed = options.feed ?? new SimulatedFeed();
   const log = options.log ?? (() => {});
 
-  function authorize(gemeentecode: string, oin: string | undefined): Authorization {
-    if (!options.gemeenten) return 'ok';
-    if (!Object.hasOwn(options.gemeenten, gemeentecode)) return 'unknown-gemeente';
-    const registered = options.gemeenten[gemeentecode]?.oin;
-    return registered !== undefined && registered !== oin ? 'oin-mismatch' : 'ok';
-  }
-
   function oinProblem(x: Exchange, gemeentecode: string): void {
-    x.fail(
-      'oin',
-      x.oin
-        ? `Het OIN in het certificaat is niet geregistreerd voor gemeentecode ${gemeentecode}.`
-        : `Het certificaat bevat geen OIN (subject serialNumber); gemeentecode ${gemeentecode} vereist een geregistreerd OIN.`,
-    );
+    x.fail('oin', oinRefusalDetail(gemeentecode, x.oin));
   }
 
   function getFeed(x: Exchange, gemeentecode: string): void {
@@ -134,7 +89,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     if (typeof vanaf === 'string') return x.fail('parameter', vanaf);
     const limit = integerParameter(x.query, 'limit', 100, 1, 500);
     if (typeof limit === 'string') return x.fail('parameter', limit);
-    const authorization = authorize(gemeentecode, x.oin);
+    const authorization = authorize(options.gemeenten, gemeentecode, x.oin);
     if (authorization === 'unknown-gemeente') return x.fail('gemeente', `Gemeentecode ${gemeentecode} is bij ROD niet bekend.`);
     if (authorization === 'oin-mismatch') return oinProblem(x, gemeentecode);
     x.send(200, feed.page(gemeentecode, vanaf, limit));
@@ -147,7 +102,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
       return undefined;
     }
     const melding = feed.current(meldingsnummer);
-    const authorization = melding ? authorize(melding.gemeentecode, x.oin) : 'unknown-gemeente';
+    const authorization = melding ? authorize(options.gemeenten, melding.gemeentecode, x.oin) : 'unknown-gemeente';
     if (!melding || authorization === 'unknown-gemeente') {
       x.fail('melding', `Er is geen melding met meldingsnummer ${meldingsnummer}.`);
       return undefined;
