@@ -191,7 +191,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   const tls = { cert: options.cert, key: options.key, ca: options.clientCa, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' } as const;
   const server = createServer(tls, (req, res) => {
     serve(site, req, res).catch((error: unknown) => {
-      // Only writing can fail here (say, a Retry-After a test set with a newline); drop the connection rather than hang it.
+      // answer() has its own catch; what fails here is recording or writing (a throwing log callback, a
+      // Retry-After a test set with a newline), and a dropped connection beats one left hanging.
       site.log('simulator.error', { path: req.url ?? '', error: error instanceof Error ? error.message : String(error) });
       res.destroy();
     });
