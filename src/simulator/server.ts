@@ -3,19 +3,21 @@
  * ROD Verzuim API 1.2.0. TLS refuses a client without a certificate that
  * chains to the configured roots before any HTTP is exchanged, as DUO's
  * gateway does; the OIN in the certificate's subject serialNumber then
- * decides which gemeenten the caller may read.
+ * decides which gemeenten the caller may read. What is served is the route
+ * table in routes.ts; this file does TLS, identity, routing and answering.
  */
-import { createServer } from 'node:https';
+import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { SimulatedFeed } from './feed.js';
-import { failureProblem, problem, type ProblemName } from './problems.js';
-import type { Problem } from '../feed/contract.js';
-import { MUNICIPALITY_STATUSES } from '../domain/melding.js';
+import type { GemeenteRegistry } from './access.js';
+import { SimulatedFeed, type InjectedFailure, type SimulatedRequest } from './feed.js';
+import { failureProblem, problem } from './problems.js';
+import { readBody, singleHeader } from './request.js';
+import { findRoute, problemReply, type Reply } from './router.js';
+import { ROUTES } from './routes.js';
 
 export const API_VERSION = '1.2.0';
-const MAX_BODY_BYTES = 16 * 1024;
 
 export interface SimulatorOptions {
   /** Default '127.0.0.1'. */
@@ -35,7 +37,7 @@ export interface SimulatorOptions {
    * certificate with another subject serialNumber gets 403 ROD-403-OIN.
    * Without it, every gemeente is served to every client.
    */
-  gemeenten?: Record<string, { oin?: string }>;
+  gemeenten?: GemeenteRegistry;
   feed?: SimulatedFeed;
   /** Called once per request (and once per refused TLS handshake); fields hold no personal data. */
   log?: (event: string, fields: Record<string, unknown>) => void;
@@ -49,16 +51,22 @@ export interface RunningSimulator {
   close(): Promise<void>;
 }
 
-type Authorization = 'ok' | 'unknown-gemeente' | 'oin-mismatch';
+/** What every request is served with. */
+interface Site {
+  /** Without a trailing slash. */
+  basePath: string;
+  gemeenten: GemeenteRegistry | undefined;
+  feed: SimulatedFeed;
+  log: (event: string, fields: Record<string, unknown>) => void;
+}
 
-interface Exchange {
+/** A request as it arrived: who sent it and where to. */
+interface Arrival {
   req: IncomingMessage;
-  path: string;
-  query: URLSearchParams;
+  url: URL;
   oin: string | undefined;
-  /** Sends the answer and records the request; call exactly once. */
-  send(status: number, body?: unknown, headers?: Record<string, string>): void;
-  fail(name: ProblemName, detail: string): void;
+  requestId: string | undefined;
+  started: bigint;
 }
 
 function clientOin(req: IncomingMessage): string | undefined {
@@ -69,248 +77,137 @@ function clientOin(req: IncomingMessage): string | undefined {
   return Array.isArray(serialNumber) ? serialNumber[0] : serialNumber;
 }
 
-function singleHeader(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
 function hostForUrl(host: string): string {
   if (['127.0.0.1', '0.0.0.0', '::', '::1', 'localhost'].includes(host)) return 'localhost';
   return host.includes(':') ? `[${host}]` : host;
 }
 
-/** Reads a request body up to a limit; undefined when it is larger. */
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let tooLarge = false;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    // Keep draining so the connection stays usable, but keep nothing.
-    if (size > MAX_BODY_BYTES) tooLarge = true;
-    else chunks.push(chunk);
-  }
-  return tooLarge ? undefined : Buffer.concat(chunks).toString('utf8');
+function arrive(req: IncomingMessage): Arrival {
+  return {
+    req,
+    url: new URL(req.url ?? '/', 'https://rod.invalid'),
+    oin: clientOin(req),
+    requestId: singleHeader(req, 'x-request-id'),
+    started: process.hrtime.bigint(),
+  };
 }
 
-/** A query parameter as a non-negative integer; a string saying what is wrong otherwise. */
-function integerParameter(query: URLSearchParams, name: string, fallback: number, min: number, max: number): number | string {
-  const values = query.getAll(name);
-  if (values.length === 0) return fallback;
-  if (values.length > 1) return `De parameter ${name} mag maar één keer voorkomen.`;
-  const raw = values[0]!;
-  const value = Number(raw);
-  if (!/^[0-9]{1,16}$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
-    return `De parameter ${name} moet een geheel getal van ${min} tot en met ${max === Number.MAX_SAFE_INTEGER ? 'onbeperkt' : max} zijn.`;
-  }
-  return value;
+function failureReply(failure: InjectedFailure, path: string): Reply {
+  const p = failureProblem(failure.status, failure.retryAfter);
+  return problemReply({ ...p, instance: path }, failure.retryAfter !== undefined ? { 'Retry-After': failure.retryAfter } : undefined);
 }
 
-export async function startSimulator(options: SimulatorOptions): Promise<RunningSimulator> {
-  const host = options.host ?? '127.0.0.1';
-  const basePath = (options.basePath ?? '/verzuim/v1').replace(/\/+$/, '');
-  const feed = options.feed ?? new SimulatedFeed();
-  const log = options.log ?? (() => {});
-
-  function authorize(gemeentecode: string, oin: string | undefined): Authorization {
-    if (!options.gemeenten) return 'ok';
-    if (!Object.hasOwn(options.gemeenten, gemeentecode)) return 'unknown-gemeente';
-    const registered = options.gemeenten[gemeentecode]?.oin;
-    return registered !== undefined && registered !== oin ? 'oin-mismatch' : 'ok';
+/** The reply to a request: refusals that hold for every path first, then the route table. */
+async function answer(site: Site, arrival: Arrival): Promise<Reply> {
+  const { req, url } = arrival;
+  const path = url.pathname;
+  // TLS has already checked the chain; this only catches a socket that somehow got through without one.
+  if (!(req.socket as TLSSocket).authorized) {
+    return problemReply(problem('noCertificate', 'Een geldig PKIoverheid-clientcertificaat is verplicht.', path));
   }
-
-  function oinProblem(x: Exchange, gemeentecode: string): void {
-    x.fail(
-      'oin',
-      x.oin
-        ? `Het OIN in het certificaat is niet geregistreerd voor gemeentecode ${gemeentecode}.`
-        : `Het certificaat bevat geen OIN (subject serialNumber); gemeentecode ${gemeentecode} vereist een geregistreerd OIN.`,
-    );
+  const failure = site.feed.takeFailure();
+  if (failure) {
+    // The body of a request we refuse is still drained, so keep-alive connections stay in step.
+    req.resume();
+    return failureReply(failure, path);
   }
-
-  function getFeed(x: Exchange, gemeentecode: string): void {
-    if (!/^[0-9]{4}$/.test(gemeentecode)) return x.fail('parameter', 'De gemeentecode moet uit precies vier cijfers bestaan.');
-    const vanaf = integerParameter(x.query, 'vanaf', 0, 0, Number.MAX_SAFE_INTEGER);
-    if (typeof vanaf === 'string') return x.fail('parameter', vanaf);
-    const limit = integerParameter(x.query, 'limit', 100, 1, 500);
-    if (typeof limit === 'string') return x.fail('parameter', limit);
-    const authorization = authorize(gemeentecode, x.oin);
-    if (authorization === 'unknown-gemeente') return x.fail('gemeente', `Gemeentecode ${gemeentecode} is bij ROD niet bekend.`);
-    if (authorization === 'oin-mismatch') return oinProblem(x, gemeentecode);
-    x.send(200, feed.page(gemeentecode, vanaf, limit));
+  if (!path.startsWith(site.basePath + '/')) return problemReply(problem('path', `Onbekend pad. De API staat onder ${site.basePath}.`, path));
+  const found = findRoute(ROUTES, req.method ?? 'GET', path.slice(site.basePath.length));
+  if (found.kind === 'none') return problemReply(problem('path', 'Onbekend pad.', path));
+  if (found.kind === 'wrong-method') {
+    const allowed = found.allowed.join(', ');
+    return problemReply(problem('method', `Gebruik ${allowed} op dit pad.`, path), { Allow: allowed });
   }
-
-  /** The melding, if the caller may see it; otherwise the answer has been sent. */
-  function visibleMelding(x: Exchange, meldingsnummer: string) {
-    if (!/^[0-9]{1,12}$/.test(meldingsnummer)) {
-      x.fail('parameter', 'Het meldingsnummer moet uit 1 tot 12 cijfers bestaan.');
-      return undefined;
-    }
-    const melding = feed.current(meldingsnummer);
-    const authorization = melding ? authorize(melding.gemeentecode, x.oin) : 'unknown-gemeente';
-    if (!melding || authorization === 'unknown-gemeente') {
-      x.fail('melding', `Er is geen melding met meldingsnummer ${meldingsnummer}.`);
-      return undefined;
-    }
-    if (authorization === 'oin-mismatch') {
-      oinProblem(x, melding.gemeentecode);
-      return undefined;
-    }
-    return melding;
-  }
-
-  function getMelding(x: Exchange, meldingsnummer: string): void {
-    const melding = visibleMelding(x, meldingsnummer);
-    if (melding) x.send(200, melding);
-  }
-
-  async function putStatus(x: Exchange, meldingsnummer: string): Promise<void> {
-    const body = await readBody(x.req);
-    const melding = visibleMelding(x, meldingsnummer);
-    if (!melding) return;
-    const contentType = singleHeader(x.req, 'content-type') ?? '';
-    if (!/^application\/json\s*(;|$)/i.test(contentType)) {
-      return x.fail('body', 'Het bericht moet JSON zijn (Content-Type: application/json).');
-    }
-    if (body === undefined) return x.fail('body', `Het bericht is groter dan ${MAX_BODY_BYTES} bytes.`);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      return x.fail('body', 'Het bericht is geen geldige JSON.');
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      return x.fail('body', 'Het bericht moet een JSON-object met een status zijn.');
-    }
-    const { status, toelichting } = parsed as { status?: unknown; toelichting?: unknown };
-    if (typeof status !== 'string' || !MUNICIPALITY_STATUSES.includes(status)) {
-      return x.fail('body', `Het veld status moet een van ${MUNICIPALITY_STATUSES.join(', ')} zijn.`);
-    }
-    if (toelichting !== undefined && (typeof toelichting !== 'string' || toelichting.length > 500)) {
-      return x.fail('body', 'Het veld toelichting moet tekst van hoogstens 500 tekens zijn.');
-    }
-    const result = feed.setStatus(meldingsnummer, status, toelichting);
-    if (result === 'not-found') return x.fail('melding', `Er is geen melding met meldingsnummer ${meldingsnummer}.`);
-    if (result === 'conflict') {
-      return x.fail(
-        'transition',
-        melding.status === 'INGETROKKEN'
-          ? 'De melding is ingetrokken door de school en kan niet meer worden gewijzigd.'
-          : `De status kan niet van ${melding.status} naar ${status} worden gewijzigd.`,
-      );
-    }
-    x.send(204);
-  }
-
-  async function route(x: Exchange): Promise<void> {
-    const prefix = basePath + '/';
-    if (!x.path.startsWith(prefix)) return x.fail('path', `Onbekend pad. De API staat onder ${basePath}.`);
-    const rest = x.path.slice(basePath.length);
-    const method = x.req.method ?? 'GET';
-    const notAllowed = (allowed: string) => x.send(405, problem('method', `Gebruik ${allowed} op dit pad.`, x.path), { Allow: allowed });
-
-    let match = /^\/gemeenten\/([^/]+)\/verzuimmeldingen$/.exec(rest);
-    if (match) return method === 'GET' ? getFeed(x, match[1]!) : notAllowed('GET');
-    match = /^\/verzuimmeldingen\/([^/]+)$/.exec(rest);
-    if (match) return method === 'GET' ? getMelding(x, match[1]!) : notAllowed('GET');
-    match = /^\/verzuimmeldingen\/([^/]+)\/status$/.exec(rest);
-    if (match) return method === 'PUT' ? putStatus(x, match[1]!) : notAllowed('PUT');
-    x.fail('path', 'Onbekend pad.');
-  }
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const started = process.hrtime.bigint();
-    const url = new URL(req.url ?? '/', 'https://rod.invalid');
-    const requestId = singleHeader(req, 'x-request-id');
-    const oin = clientOin(req);
-    let answered = false;
-
-    const send = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
-      if (answered) return;
-      answered = true;
-      const record = {
-        method: req.method ?? '',
-        path: url.pathname,
-        ...(url.search ? { query: url.search.slice(1) } : {}),
-        ...(requestId !== undefined ? { requestId } : {}),
-        ...(oin !== undefined ? { oin } : {}),
-        status,
-      };
-      // Recorded before the answer leaves, so a test that has the answer also has the record.
-      feed.requests.push(record);
-      log('simulator.request', { ...record, ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000 });
-
-      res.statusCode = status;
-      res.setHeader('API-Version', API_VERSION);
-      res.setHeader('Cache-Control', 'no-store');
-      if (requestId !== undefined) res.setHeader('X-Request-ID', requestId);
-      for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-      if (body === undefined) return void res.end();
-      const isProblem = status >= 400;
-      res.setHeader('Content-Type', isProblem ? 'application/problem+json' : 'application/json');
-      res.end(JSON.stringify(body));
-    };
-    const x: Exchange = {
-      req,
-      path: url.pathname,
-      query: url.searchParams,
-      oin,
-      send,
-      fail: (name, detail) => {
-        const p: Problem = problem(name, detail, url.pathname);
-        send(p.status, p);
-      },
-    };
-
-    try {
-      // TLS has already checked the chain; this only catches a socket that somehow got through without one.
-      if (!(req.socket as TLSSocket).authorized) return x.fail('noCertificate', 'Een geldig PKIoverheid-clientcertificaat is verplicht.');
-      const failure = feed.takeFailure();
-      if (failure) {
-        const p = failureProblem(failure.status, failure.retryAfter);
-        // The body of a request we refuse is still drained, so keep-alive connections stay in step.
-        req.resume();
-        return send(p.status, { ...p, instance: url.pathname }, failure.retryAfter !== undefined ? { 'Retry-After': failure.retryAfter } : {});
-      }
-      await route(x);
-      if (!answered) x.fail('internal', 'Het verzoek kreeg geen antwoord.');
-    } catch (error) {
-      log('simulator.error', { path: url.pathname, error: error instanceof Error ? error.message : String(error) });
-      x.fail('internal', 'Er ging iets mis bij het verwerken van het verzoek.');
-    } finally {
-      if (!req.complete) req.resume();
-    }
-  }
-
-  const server = createServer(
-    {
-      cert: options.cert,
-      key: options.key,
-      ca: options.clientCa,
-      requestCert: true,
-      rejectUnauthorized: true,
-      minVersion: 'TLSv1.2',
-    },
-    (req, res) => void handle(req, res),
-  );
-  server.on('tlsClientError', (error: NodeJS.ErrnoException) => {
-    log('simulator.tls-refused', { reason: error.code ?? error.message });
+  return found.route.handle({
+    path,
+    params: found.params,
+    query: url.searchParams,
+    oin: arrival.oin,
+    gemeenten: site.gemeenten,
+    feed: site.feed,
+    contentType: singleHeader(req, 'content-type'),
+    readBody: () => readBody(req),
   });
+}
 
-  await new Promise<void>((resolve, reject) => {
+function record(site: Site, arrival: Arrival, status: number): void {
+  const { req, url, requestId, oin } = arrival;
+  const entry: SimulatedRequest = {
+    method: req.method ?? '',
+    path: url.pathname,
+    ...(url.search ? { query: url.search.slice(1) } : {}),
+    ...(requestId !== undefined ? { requestId } : {}),
+    ...(oin !== undefined ? { oin } : {}),
+    status,
+  };
+  site.feed.requests.push(entry);
+  site.log('simulator.request', { ...entry, ms: Number((process.hrtime.bigint() - arrival.started) / 1000n) / 1000 });
+}
+
+function write(res: ServerResponse, requestId: string | undefined, reply: Reply): void {
+  res.statusCode = reply.status;
+  res.setHeader('API-Version', API_VERSION);
+  res.setHeader('Cache-Control', 'no-store');
+  if (requestId !== undefined) res.setHeader('X-Request-ID', requestId);
+  for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
+  if (reply.body === undefined) return void res.end();
+  res.setHeader('Content-Type', reply.status >= 400 ? 'application/problem+json' : 'application/json');
+  res.end(JSON.stringify(reply.body));
+}
+
+async function serve(site: Site, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const arrival = arrive(req);
+  let reply: Reply;
+  try {
+    reply = await answer(site, arrival);
+  } catch (error) {
+    site.log('simulator.error', { path: arrival.url.pathname, error: error instanceof Error ? error.message : String(error) });
+    reply = problemReply(problem('internal', 'Er ging iets mis bij het verwerken van het verzoek.', arrival.url.pathname));
+  }
+  // Recorded before the answer leaves, so a test that has the answer also has the record.
+  record(site, arrival, reply.status);
+  write(res, arrival.requestId, reply);
+  if (!req.complete) req.resume();
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve();
     });
   });
+}
+
+export async function startSimulator(options: SimulatorOptions): Promise<RunningSimulator> {
+  const host = options.host ?? '127.0.0.1';
+  const site: Site = {
+    basePath: (options.basePath ?? '/verzuim/v1').replace(/\/+$/, ''),
+    gemeenten: options.gemeenten,
+    feed: options.feed ?? new SimulatedFeed(),
+    log: options.log ?? (() => {}),
+  };
+  const tls = { cert: options.cert, key: options.key, ca: options.clientCa, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' } as const;
+  const server = createServer(tls, (req, res) => {
+    serve(site, req, res).catch((error: unknown) => {
+      // answer() has its own catch; what fails here is recording or writing (a throwing log callback, a
+      // Retry-After a test set with a newline), and a dropped connection beats one left hanging.
+      site.log('simulator.error', { path: req.url ?? '', error: error instanceof Error ? error.message : String(error) });
+      res.destroy();
+    });
+  });
+  server.on('tlsClientError', (error: NodeJS.ErrnoException) => {
+    site.log('simulator.tls-refused', { reason: error.code ?? error.message });
+  });
+  await listen(server, options.port ?? 0, host);
   const port = (server.address() as AddressInfo).port;
 
   let closing: Promise<void> | undefined;
   return {
-    url: `https://${hostForUrl(host)}:${port}${basePath}`,
+    url: `https://${hostForUrl(host)}:${port}${site.basePath}`,
     port,
-    feed,
+    feed: site.feed,
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -15,6 +15,8 @@ import { SimulatedFeed } from '../../src/simulator/feed.js';
 import { MeldingGenerator, advanceFeed } from '../../src/simulator/generate.js';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/server.js';
 import { ageOn } from '../../src/simulator/time.js';
+import { findRoute, type Route } from '../../src/simulator/router.js';
+import { ROUTES } from '../../src/simulator/routes.js';
 
 const pki = inject('pkiG4');
 const foreign = inject('pkiForeign');
@@ -410,6 +412,32 @@ describe('the HTTP surface', () => {
     await vi.waitFor(() => expect(simulator.logged.filter((l) => l.event === 'simulator.tls-refused')).toHaveLength(2));
     // The legitimate client still gets in.
     expect((await call(simulator, '/gemeenten/0344/verzuimmeldingen?limit=1')).status).toBe(200);
+  });
+});
+
+describe('the route table', () => {
+  const reply = () => ({ status: 204 });
+  const table: Route<unknown>[] = [
+    { method: 'GET', pattern: '/dingen/:id', handle: reply },
+    { method: 'PUT', pattern: '/dingen/:id', handle: reply },
+    { method: 'GET', pattern: '/dingen/:id/delen/:deel', handle: reply },
+  ];
+
+  it('finds the route for a method and path, with its params as sent', () => {
+    expect(findRoute(table, 'PUT', '/dingen/7')).toMatchObject({ kind: 'found', route: table[1], params: { id: '7' } });
+    expect(findRoute(table, 'GET', '/dingen/a%20b/delen/2')).toMatchObject({ kind: 'found', route: table[2], params: { id: 'a%20b', deel: '2' } });
+  });
+
+  it('names every method a known path allows, and knows no path with an empty or extra segment', () => {
+    expect(findRoute(table, 'DELETE', '/dingen/7')).toEqual({ kind: 'wrong-method', allowed: ['GET', 'PUT'] });
+    for (const path of ['/dingen/', '/dingen/7/', '/dingen//delen/2', '/dingen/7/extra', '/dingen', '/']) {
+      expect(findRoute(table, 'GET', path)).toEqual({ kind: 'none' });
+    }
+  });
+
+  it('allows only PUT on a melding\'s status and only GET on the melding itself', () => {
+    expect(findRoute(ROUTES, 'GET', '/verzuimmeldingen/1/status')).toEqual({ kind: 'wrong-method', allowed: ['PUT'] });
+    expect(findRoute(ROUTES, 'PUT', '/verzuimmeldingen/1')).toEqual({ kind: 'wrong-method', allowed: ['GET'] });
   });
 });
 
