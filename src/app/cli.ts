@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { CertificateError } from '../certs/read.js';
 import { certBundleCommand, certCheckCommand } from './commands/cert.js';
-import { ConfigError, EXIT_CONFIG, checkReferencedFiles, loadConfig, type LoadedConfig } from '../config/load.js';
+import { ConfigError, checkReferencedFiles, loadConfig, type LoadedConfig } from '../config/load.js';
 import { configSchema } from '../config/schema.js';
 import { inspectClientCertificate } from '../certs/inspect.js';
 import { createCertificateWatch } from './certificate-watch.js';
@@ -17,7 +17,8 @@ import { runCycle } from './cycle.js';
 import { runDaemon } from './daemon.js';
 import { createLogger } from '../observability/log.js';
 import { openRelay } from './runtime.js';
-import { parseArgs, flag, UsageError, type ParsedArgs } from './commands/args.js';
+import { commandHelp, parseCommandLine, positionalsOf, UsageError, type CommandSpec, type OptionSpecs, type ParsedArgs } from './commands/args.js';
+import { ExitCode } from './exit-codes.js';
 import {
   auditExportCommand,
   auditVerifyCommand,
@@ -30,236 +31,285 @@ import {
 } from './commands/admin.js';
 import { stderr, stdout } from './commands/output.js';
 
-const EXIT_USAGE = 64;
-const EXIT_CERTIFICATE = 2;
-
 interface Command {
-  usage: string;
-  summary: string;
-  values?: string[];
-  booleans?: string[];
-  run(args: ParsedArgs): Promise<number> | number;
+  spec: CommandSpec;
+  run(argv: string[]): Promise<number> | number;
 }
 
-const CONFIG_OPTION = '  --config PATH   the YAML file (default: $VERZUIM_RELAY_CONFIG, else config/verzuim-relay.yaml)';
-
-function config(args: ParsedArgs): LoadedConfig {
-  return loadConfig(flag(args, 'config'));
+/** A command from its declaration: the parse and the --help both come from `spec`. */
+function command<O extends OptionSpecs>(spec: CommandSpec<O>, run: (args: ParsedArgs<O>) => Promise<number> | number): Command {
+  return {
+    spec,
+    run(argv) {
+      const args = parseCommandLine(spec, argv);
+      if (args.help) {
+        stdout(commandHelp(spec));
+        return ExitCode.OK;
+      }
+      return run(args);
+    },
+  };
 }
 
-const COMMANDS: Record<string, Command> = {
-  run: {
-    usage: 'run [--config PATH]',
-    summary: 'the daemon: a cycle at start, then on schedule.cron; stops cleanly on SIGTERM/SIGINT',
-    values: ['config'],
-    async run(args) {
-      const { config: c } = config(args);
+const CONFIG = {
+  config: { type: 'string', value: 'PATH', description: 'the YAML file (default: $VERZUIM_RELAY_CONFIG, else config/verzuim-relay.yaml)' },
+} as const satisfies OptionSpecs;
+
+const JSON_OUTPUT = { type: 'boolean', description: 'JSON instead of text, for scripts' } as const;
+
+function config(values: { config?: string }): LoadedConfig {
+  return loadConfig(values.config);
+}
+
+const MAIL_STATES = ['pending', 'sending', 'sent', 'deferred', 'dead'] as const;
+
+const COMMANDS: Command[] = [
+  command(
+    { name: 'run', summary: 'the daemon: a cycle at start, then on schedule.cron; stops cleanly on SIGTERM/SIGINT', options: CONFIG },
+    async ({ values }) => {
+      const { config: c } = config(values);
       return runDaemon(c, createLogger({ level: c.log.level }));
     },
-  },
-  once: {
-    usage: 'once [--config PATH]',
-    summary: 'one cycle (fetch all pages, store, deliver what is due), then exit: 0 feed read to its end, 1 ended early',
-    values: ['config'],
-    async run(args) {
-      const { config: c } = config(args);
+  ),
+  command(
+    { name: 'once', summary: 'one cycle (fetch all pages, store, deliver what is due), then exit: 0 feed read to its end, 1 ended early', options: CONFIG },
+    async ({ values }) => {
+      const { config: c } = config(values);
       const log = createLogger({ level: c.log.level });
       const relay = openRelay(c, log);
       try {
         await createCertificateWatch(c, relay.store, log)();
         const result = await runCycle({ config: c, store: relay.store, rod: relay.rod, sender: relay.sender, log });
-        return result.outcome === 'ok' ? 0 : 1;
+        return result.outcome === 'ok' ? ExitCode.OK : ExitCode.CYCLE_INCOMPLETE;
       } finally {
         await relay.close();
       }
     },
-  },
-  'check-config': {
-    usage: 'check-config [--config PATH]',
-    summary: 'validate the configuration and the files it names: 0 valid, 78 invalid',
-    values: ['config'],
-    run(args) {
-      const { config: c, file } = config(args);
-      const problems = checkReferencedFiles(c);
-      if (problems.length === 0) {
-        const report = inspectClientCertificate(c.tls, c.municipality.oin);
-        for (const p of report.problems) problems.push(`tls: ${p.message}${p.advice ? ` — ${p.advice}` : ''}`);
-      }
-      if (problems.length) throw new ConfigError(file, problems);
-      stdout(`${file}: configuration valid`);
-      return 0;
+  ),
+  command({ name: 'check-config', summary: 'validate the configuration and the files it names: 0 valid, 78 invalid', options: CONFIG }, ({ values }) => {
+    const { config: c, file } = config(values);
+    const problems = checkReferencedFiles(c);
+    if (problems.length === 0) {
+      const report = inspectClientCertificate(c.tls, c.municipality.oin);
+      for (const p of report.problems) problems.push(`tls: ${p.message}${p.advice ? ` — ${p.advice}` : ''}`);
+    }
+    if (problems.length) throw new ConfigError(file, problems);
+    stdout(`${file}: configuration valid`);
+    return ExitCode.OK;
+  }),
+  command(
+    {
+      name: 'cert check',
+      summary: 'the certificate report: chain, hierarchy (G1/G4), OIN, key usage, days left, problems with advice: 0 usable, 2 not',
+      options: { json: JSON_OUTPUT, ...CONFIG },
     },
-  },
-  cert: {
-    usage: 'cert check [--json] | cert bundle --out DIR   [--config PATH]',
-    summary: 'the certificate report (0 usable, 2 not) | the zip and details to send to DUO',
-    values: ['config', 'out'],
-    booleans: ['json'],
-    async run(args) {
-      const sub = args.positionals[0];
-      if (sub === 'check') return certCheckCommand(config(args).config, { json: args.flags.has('json'), out: stdout });
-      if (sub === 'bundle') {
-        const outDir = flag(args, 'out');
-        if (!outDir) throw new UsageError('cert bundle needs --out DIR');
-        return certBundleCommand(config(args).config, { outDir, out: stdout });
-      }
-      throw new UsageError('expected "cert check" or "cert bundle --out DIR"');
+    ({ values }) => certCheckCommand(config(values).config, { json: values.json === true, out: stdout }),
+  ),
+  command(
+    {
+      name: 'cert bundle',
+      synopsis: '--out DIR',
+      summary: 'write the zip and filled-in details to send to DUO: 0 written, 2 the certificate is not usable',
+      options: { out: { type: 'string', value: 'DIR', description: 'the folder to write the zip to (created if missing)' }, ...CONFIG },
     },
-  },
-  status: {
-    usage: 'status [--json] [--config PATH]',
-    summary: 'last cycle, cursor, meldingen per status, mail pending and dead, certificate days left',
-    values: ['config'],
-    booleans: ['json'],
-    run: (args) => statusCommand(config(args).config, { json: args.flags.has('json'), out: stdout }),
-  },
-  outbox: {
-    usage: 'outbox list [--dead | --state STATE] [--melding NR] [--json] | outbox retry ID... | outbox retry --all-dead',
-    summary: 'inspect and requeue mail',
-    values: ['config', 'state', 'melding'],
-    booleans: ['dead', 'json', 'all-dead'],
-    run(args) {
-      const [sub, ...rest] = args.positionals;
-      if (sub === 'list') {
-        const state = args.flags.has('dead') ? 'dead' : flag(args, 'state');
-        if (state !== undefined && !['pending', 'sending', 'sent', 'deferred', 'dead'].includes(state)) throw new UsageError(`--state: expected pending, sending, sent, deferred or dead, got "${state}"`);
-        return outboxListCommand(config(args).config, { state: state as never, melding: flag(args, 'melding'), json: args.flags.has('json'), out: stdout });
-      }
-      if (sub === 'retry') {
-        if (args.flags.has('all-dead')) return outboxRetryCommand(config(args).config, { ids: 'all-dead', out: stdout });
-        const ids = rest.map((id) => {
-          if (!/^\d+$/.test(id)) throw new UsageError(`outbox retry: "${id}" is not a mail id (see outbox list)`);
-          return Number(id);
-        });
-        if (ids.length === 0) throw new UsageError('outbox retry needs mail ids or --all-dead');
-        return outboxRetryCommand(config(args).config, { ids, out: stdout });
-      }
-      throw new UsageError('expected "outbox list" or "outbox retry"');
+    ({ values }) => {
+      if (values.out === undefined) throw new UsageError('--out DIR is required');
+      return certBundleCommand(config(values).config, { outDir: values.out, out: stdout });
     },
-  },
-  quarantine: {
-    usage: 'quarantine list [--all] [--json] | quarantine retry',
-    summary: 'inspect and reprocess records that failed validation',
-    values: ['config'],
-    booleans: ['all', 'json'],
-    run(args) {
-      const sub = args.positionals[0];
-      if (sub === 'list') return quarantineListCommand(config(args).config, { all: args.flags.has('all'), json: args.flags.has('json'), out: stdout });
-      if (sub === 'retry') return quarantineRetryCommand(config(args).config, { out: stdout });
-      throw new UsageError('expected "quarantine list" or "quarantine retry"');
+  ),
+  command(
+    { name: 'status', summary: 'last cycle, cursor, meldingen per status, mail pending and dead, certificate days left', options: { json: JSON_OUTPUT, ...CONFIG } },
+    ({ values }) => statusCommand(config(values).config, { json: values.json === true, out: stdout }),
+  ),
+  command(
+    {
+      name: 'outbox list',
+      summary: 'the mail queue: state, attempts, next attempt, last error',
+      options: {
+        dead: { type: 'boolean', description: 'only dead mail (the same as --state dead)' },
+        state: { type: 'string', value: 'STATE', description: 'only mail in this state', choices: MAIL_STATES },
+        melding: { type: 'string', value: 'NR', description: 'only mail about this meldingsnummer' },
+        json: JSON_OUTPUT,
+        ...CONFIG,
+      },
     },
-  },
-  audit: {
-    usage: 'audit verify | audit export [--since DATE]',
-    summary: "check the audit log's hash chain (0 intact, 3 broken) | the audit log as JSON lines",
-    values: ['config', 'since'],
-    run(args) {
-      const sub = args.positionals[0];
-      if (sub === 'verify') return auditVerifyCommand(config(args).config, { out: stdout });
-      if (sub === 'export') return auditExportCommand(config(args).config, { since: flag(args, 'since'), out: stdout });
-      throw new UsageError('expected "audit verify" or "audit export"');
+    ({ values }) => {
+      const state = values.dead ? 'dead' : (values.state as (typeof MAIL_STATES)[number] | undefined);
+      return outboxListCommand(config(values).config, { state, melding: values.melding, json: values.json === true, out: stdout });
     },
-  },
-  healthcheck: {
-    usage: 'healthcheck [--config PATH]',
-    summary: 'for the container: a recent successful cycle and a usable certificate (0 healthy, 1 not)',
-    values: ['config'],
-    run: (args) => healthcheckCommand(config(args).config, { out: stdout }),
-  },
-  config: {
-    usage: 'config schema',
-    summary: "the configuration's JSON Schema, for editors",
-    run(args) {
-      if (args.positionals[0] !== 'schema') throw new UsageError('expected "config schema"');
-      stdout(JSON.stringify(z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }), null, 2));
-      return 0;
+  ),
+  command(
+    {
+      name: 'outbox retry',
+      synopsis: 'ID… | --all-dead',
+      summary: 'requeue dead (or deferred) mail, by id (see outbox list) or all dead mail at once',
+      positionals: true,
+      options: { 'all-dead': { type: 'boolean', description: 'requeue every dead mail' }, ...CONFIG },
     },
-  },
-  simulator: {
-    usage: 'simulator --cert FILE --key FILE --client-ca FILE [--port N] [--fixtures FILE] ... (see simulator --help)',
-    summary: 'a ROD stand-in over mutual TLS, for demos and integration tests',
-    async run() {
+    ({ values, positionals }) => {
+      if (values['all-dead']) return outboxRetryCommand(config(values).config, { ids: 'all-dead', out: stdout });
+      const ids = positionals.map((id) => {
+        if (!/^\d+$/.test(id)) throw new UsageError(`"${id}" is not a mail id (see outbox list)`);
+        return Number(id);
+      });
+      if (ids.length === 0) throw new UsageError('needs mail ids or --all-dead');
+      return outboxRetryCommand(config(values).config, { ids, out: stdout });
+    },
+  ),
+  command(
+    {
+      name: 'quarantine list',
+      summary: 'records that failed validation and are waiting',
+      options: { all: { type: 'boolean', description: 'also the records that have been processed since' }, json: JSON_OUTPUT, ...CONFIG },
+    },
+    ({ values }) => quarantineListCommand(config(values).config, { all: values.all === true, json: values.json === true, out: stdout }),
+  ),
+  command(
+    { name: 'quarantine retry', summary: 'reprocess the records in quarantine (after an upgrade); their mail goes out with the next cycle', options: CONFIG },
+    ({ values }) => quarantineRetryCommand(config(values).config, { out: stdout }),
+  ),
+  command(
+    { name: 'audit verify', summary: "check the audit log's hash chain: 0 intact, 3 broken", options: CONFIG },
+    ({ values }) => auditVerifyCommand(config(values).config, { out: stdout }),
+  ),
+  command(
+    {
+      name: 'audit export',
+      summary: 'the audit log as JSON lines',
+      options: {
+        since: {
+          type: 'string',
+          value: 'DATE',
+          description: 'only what happened from this date or time on',
+          check: (v) => (Number.isNaN(Date.parse(v)) ? 'expected a date such as 2026-11-01' : undefined),
+        },
+        ...CONFIG,
+      },
+    },
+    ({ values }) => auditExportCommand(config(values).config, { since: values.since, out: stdout }),
+  ),
+  command(
+    { name: 'healthcheck', summary: 'for the container: a recent successful cycle and a usable certificate (0 healthy, 1 not)', options: CONFIG },
+    ({ values }) => healthcheckCommand(config(values).config, { out: stdout }),
+  ),
+  command({ name: 'config schema', summary: "the configuration's JSON Schema, for editors", options: {} }, () => {
+    stdout(JSON.stringify(z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }), null, 2));
+    return ExitCode.OK;
+  }),
+  {
+    // The simulator parses its own command line (and prints its own --help)
+    // from the declaration in commands/simulator.ts, loaded only when asked for.
+    spec: { name: 'simulator', synopsis: '--cert FILE --key FILE --client-ca FILE', summary: 'a ROD stand-in over mutual TLS, for demos and integration tests', options: {} },
+    async run(argv) {
       const { simulatorCommand } = await import('./commands/simulator.js');
-      return simulatorCommand(process.argv.slice(3));
+      return simulatorCommand(argv);
     },
   },
-  demo: {
-    usage: 'demo [--dir DIR] [--style G4|G1]',
-    summary: 'the whole relay on this machine: test PKI, simulator, local mail catcher, a few cycles, a summary',
-    values: ['dir', 'style'],
-    async run(args) {
+  command(
+    {
+      name: 'demo',
+      summary: 'the whole relay on this machine: test PKI, simulator, local mail catcher, a few cycles, a summary',
+      options: {
+        dir: { type: 'string', value: 'DIR', description: 'where the test PKI, configuration and database go (default: a new temporary folder)' },
+        style: { type: 'string', value: 'STYLE', description: 'the PKIoverheid hierarchy the test certificates imitate (default G4)', choices: ['G4', 'G1'] },
+      },
+    },
+    async ({ values }) => {
       // The demo, its test PKI and its mail catcher are tooling, built into
       // build/ from a source checkout and never shipped in the image: look
       // for them at run time instead of importing them.
       const demoModule = new URL('../../build/tools/demo/demo.js', import.meta.url);
       if (!existsSync(fileURLToPath(demoModule))) {
-        process.stderr.write('verzuim-relay demo: the demo is part of the source checkout, not of this installation; run it there with: npm ci && npm run demo\n');
-        return 69;
+        stderr('verzuim-relay demo: the demo is part of the source checkout, not of this installation; run it there with: npm ci && npm run demo');
+        return ExitCode.UNAVAILABLE;
       }
       const { runDemo } = (await import(demoModule.href)) as { runDemo: (o: { dir?: string; style?: 'G4' | 'G1' }) => Promise<number> };
-      return runDemo({ dir: flag(args, 'dir'), style: flag(args, 'style') as 'G4' | 'G1' | undefined });
+      return runDemo({ dir: values.dir, style: values.style as 'G4' | 'G1' | undefined });
     },
-  },
-};
+  ),
+];
 
 function help(): string {
-  const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.split(' ')[0]!.length));
+  const width = Math.max(...COMMANDS.map((c) => c.spec.name.length)) + 2;
   return [
     'verzuim-relay: fetches verzuimmeldingen from DUO (ROD) over mutual TLS and mails them to the gemeente\'s instances',
     '',
     'usage: verzuim-relay <command> [options]',
     '',
-    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width + 2)}${c.summary}`),
+    'commands:',
+    ...COMMANDS.map((c) => `  ${c.spec.name.padEnd(width)}${c.spec.summary}`),
     '',
-    CONFIG_OPTION,
+    `  --config PATH   ${CONFIG.config.description}`,
     '',
-    'verzuim-relay <command> --help shows the options of one command.',
+    'verzuim-relay <command> --help lists the options of one command.',
   ].join('\n');
 }
 
+/** "outbox" and the like: a word that only names a group of commands. */
+function groupOf(word: string): Command[] {
+  return COMMANDS.filter((c) => c.spec.name.split(' ')[0] === word);
+}
+
+/**
+ * The command argv names and the arguments meant for it. The subcommand is
+ * the first word that is not an option or an option's value, so
+ * `outbox --config x.yaml list` works as well as `outbox list --config x.yaml`.
+ */
+function resolve(group: Command[], word: string, rest: string[]): { command: Command; argv: string[] } | 'group-help' {
+  const single = group.find((c) => c.spec.name === word);
+  if (single) return { command: single, argv: rest };
+  const sub = positionalsOf(rest, Object.assign({}, ...group.map((c) => c.spec.options)) as OptionSpecs)[0];
+  const command = sub && group.find((c) => c.spec.name === `${word} ${sub.value}`);
+  if (command) return { command, argv: rest.toSpliced(sub.index, 1) };
+  if (!sub && rest.some((a) => a === '--help' || a === '-h')) return 'group-help';
+  const names = group.map((c) => `"${c.spec.name}"`);
+  throw new UsageError(`expected ${names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1)!}` : names[0]!}${sub ? `, got "${word} ${sub.value}"` : ''}`);
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  const [word, ...rest] = argv;
+  if (word === undefined || word === '--help' || word === '-h' || word === 'help') {
     stdout(help());
-    return name === undefined ? EXIT_USAGE : 0;
+    return word === undefined ? ExitCode.USAGE : ExitCode.OK;
   }
-  if (name === '--version') {
+  if (word === '--version') {
     stdout('verzuim-relay 0.1.0');
-    return 0;
+    return ExitCode.OK;
   }
-  const command = COMMANDS[name];
-  if (!command) {
-    stderr(`verzuim-relay: unknown command "${name}"\n\n${help()}`);
-    return EXIT_USAGE;
+  const group = groupOf(word);
+  if (group.length === 0) {
+    stderr(`verzuim-relay: unknown command "${word}"\n\n${help()}`);
+    return ExitCode.USAGE;
   }
+  let name = word;
   try {
-    if (name === 'simulator') return await command.run({ positionals: rest, flags: new Map() });
-    const args = parseArgs(rest, { values: command.values, booleans: command.booleans });
-    if (args.flags.has('help')) {
-      stdout(`usage: verzuim-relay ${command.usage}\n\n${command.summary}\n\n${command.values?.includes('config') ? CONFIG_OPTION : ''}`.trimEnd());
-      return 0;
+    const resolved = resolve(group, word, rest);
+    if (resolved === 'group-help') {
+      stdout(group.map((c) => commandHelp(c.spec)).join('\n\n'));
+      return ExitCode.OK;
     }
-    return await command.run(args);
+    name = resolved.command.spec.name;
+    return await resolved.command.run(resolved.argv);
   } catch (err) {
     if (err instanceof ConfigError) {
       stderr(`${err.file}: configuration invalid`);
       for (const problem of err.problems) stderr(`  ${problem}`);
-      return EXIT_CONFIG;
+      return ExitCode.CONFIG;
     }
     if (err instanceof CertificateError) {
       stderr('the client certificate cannot be used:');
       for (const p of err.problems) stderr(`  ${p.message}${p.advice ? `\n    → ${p.advice}` : ''}`);
       stderr('run "verzuim-relay cert check" for the full report');
-      return EXIT_CERTIFICATE;
+      return ExitCode.CERT_UNUSABLE;
     }
     if (err instanceof UsageError) {
-      stderr(`verzuim-relay ${name}: ${err.message}\nusage: verzuim-relay ${command.usage}`);
-      return EXIT_USAGE;
+      stderr(`verzuim-relay ${name}: ${err.message} (verzuim-relay ${name} --help lists the options)`);
+      return ExitCode.USAGE;
     }
     const message = err instanceof Error ? err.message : String(err);
     stderr(`verzuim-relay ${name}: ${message}`);
     if (process.env.VERZUIM_RELAY_DEBUG) stderr(err instanceof Error ? (err.stack ?? '') : '');
-    return 1;
+    return ExitCode.FAILURE;
   }
 }
 
@@ -268,7 +318,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
+    // Only a fault in the CLI itself gets here: main() turns every expected failure into a status.
     stderr(`verzuim-relay: ${err instanceof Error ? err.message : String(err)}`);
-    process.exitCode = 1;
+    process.exitCode = ExitCode.SOFTWARE;
   },
 );

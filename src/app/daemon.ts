@@ -11,6 +11,7 @@ import { runCycle } from './cycle.js';
 import type { Logger } from '../observability/log.js';
 import { openRelay } from './runtime.js';
 import { createCertificateWatch } from './certificate-watch.js';
+import { ExitCode } from './exit-codes.js';
 
 export async function runDaemon(config: Config, log: Logger, options: { signals?: boolean } = {}): Promise<number> {
   // Stopping aborts a ROD request or Retry-After wait in progress and ends
@@ -22,7 +23,7 @@ export async function runDaemon(config: Config, log: Logger, options: { signals?
     const crash = (err: unknown) => {
       log.error('relay.crashed', { error: err instanceof Error ? err.message : String(err) });
       log.flush();
-      process.exit(70);
+      process.exit(ExitCode.SOFTWARE);
     };
     process.once('uncaughtException', crash);
     process.once('unhandledRejection', crash);
@@ -75,5 +76,5 @@ export async function runDaemon(config: Config, log: Logger, options: { signals?
   store.audit.append({ event: 'relay.stopped', outcome: 'info' });
   await relay.close();
   log.info('relay.stopped', {});
-  return 0;
+  return ExitCode.OK;
 }

@@ -11,9 +11,6 @@ import { configSchema, type Config } from './schema.js';
 
 export const DEFAULT_CONFIG_PATH = 'config/verzuim-relay.yaml';
 
-/** sysexits EX_CONFIG: what init systems and operators expect for "fix your configuration". */
-export const EXIT_CONFIG = 78;
-
 export class ConfigError extends Error {
   constructor(
     readonly file: string,

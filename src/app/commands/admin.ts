@@ -13,6 +13,7 @@ import { validateItem } from '../../feed/contract.js';
 import { Store } from '../../store/store.js';
 import { MAIL_STATES, type MailState } from '../../store/mail-states.js';
 import { table, type Out } from './output.js';
+import { ExitCode } from '../exit-codes.js';
 
 function openStore(config: Config): Store {
   if (!existsSync(config.storage.path)) {
@@ -37,7 +38,7 @@ export function statusCommand(config: Config, opts: { json: boolean; out: Out })
     };
     if (opts.json) {
       opts.out(JSON.stringify(status, null, 2));
-      return 0;
+      return ExitCode.OK;
     }
     const last = status.lastCycle;
     opts.out(
@@ -52,7 +53,7 @@ export function statusCommand(config: Config, opts: { json: boolean; out: Out })
         `certificate:       ${report.usable ? 'usable' : 'NOT USABLE (verzuim-relay cert check)'}, ${report.hierarchy}, ${report.daysLeft ?? '?'} days left (until ${report.notAfter ?? '?'})`,
       ].join('\n'),
     );
-    return 0;
+    return ExitCode.OK;
   } finally {
     store.close();
   }
@@ -79,11 +80,11 @@ export function outboxListCommand(config: Config, opts: { state?: MailState; mel
     }));
     if (opts.json) {
       for (const v of view) opts.out(JSON.stringify(v));
-      return 0;
+      return ExitCode.OK;
     }
     if (view.length === 0) {
       opts.out(opts.state ? `no ${opts.state} mail` : 'the outbox is empty');
-      return 0;
+      return ExitCode.OK;
     }
     opts.out(
       table(
@@ -91,7 +92,7 @@ export function outboxListCommand(config: Config, opts: { state?: MailState; mel
         view.map((v) => [v.id, v.state, v.kind, v.meldingsnummer, v.volgnummer, v.instance, v.attempts, v.sent ?? v.nextAttempt, v.lastError?.slice(0, 80)]),
       ),
     );
-    return 0;
+    return ExitCode.OK;
   } finally {
     store.close();
   }
@@ -106,7 +107,7 @@ export function outboxRetryCommand(config: Config, opts: { ids: number[] | 'all-
       if (missing.length) opts.out(`not requeued (no dead or deferred mail with that id): ${missing.join(', ')}`);
     }
     opts.out(`requeued ${requeued.length} mail(s)${requeued.length ? `: ${requeued.join(', ')}` : ''}; the next cycle sends them`);
-    return 0;
+    return ExitCode.OK;
   } finally {
     store.close();
   }
@@ -124,7 +125,7 @@ export function quarantineListCommand(config: Config, opts: { all: boolean; json
     } else {
       opts.out(table(['id', 'state', 'received', 'melding', 'volgnr', 'reason'], view.map((v) => [v.id, v.state, v.received, v.meldingsnummer, v.volgnummer, v.reason])));
     }
-    return 0;
+    return ExitCode.OK;
   } finally {
     store.close();
   }
@@ -154,7 +155,7 @@ export function quarantineRetryCommand(config: Config, opts: { out: Out }): numb
       });
     }
     opts.out(`reprocessed ${reprocessed} record(s); ${still} still fail validation${reprocessed ? '; mail they caused goes out with the next cycle' : ''}`);
-    return 0;
+    return ExitCode.OK;
   } finally {
     store.close();
   }
@@ -166,10 +167,10 @@ export function auditVerifyCommand(config: Config, opts: { out: Out }): number {
     const result = store.audit.verify();
     if (result.brokenAt === null) {
       opts.out(`audit log intact: ${result.rows} rows`);
-      return 0;
+      return ExitCode.OK;
     }
     opts.out(`audit log BROKEN: ${result.reason}`);
-    return 3;
+    return ExitCode.AUDIT_BROKEN;
   } finally {
     store.close();
   }
@@ -183,7 +184,7 @@ export function auditExportCommand(config: Config, opts: { since?: string; out: 
     for (const row of store.audit.since(since)) {
       opts.out(JSON.stringify({ ...row, detail: row.detail ? (JSON.parse(row.detail) as unknown) : null }));
     }
-    return 0;
+    return ExitCode.OK;
   } finally {
     store.close();
   }
@@ -214,5 +215,5 @@ export function healthcheckCommand(config: Config, opts: { out: Out; now?: Date 
   const report = inspectClientCertificate(config.tls, config.municipality.oin, now);
   if (!report.usable) problems.push(`certificate not usable: ${report.problems.map((p) => p.code).join(', ')}`);
   opts.out(problems.length ? `unhealthy: ${problems.join('; ')}` : 'healthy');
-  return problems.length ? 1 : 0;
+  return problems.length ? ExitCode.UNHEALTHY : ExitCode.OK;
 }

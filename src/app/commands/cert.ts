@@ -9,8 +9,8 @@ import yazl from 'yazl';
 import type { Config } from '../../config/schema.js';
 import { bundleBaseName, bundleEntries, calendarDate, registrationDetails } from '../../certs/bundle.js';
 import { inspectWithMaterial, inspectClientCertificate } from '../../certs/inspect.js';
-import { EXIT_CERTIFICATE } from '../../certs/problems.js';
 import { formatReport } from '../../certs/report-format.js';
+import { ExitCode } from '../exit-codes.js';
 
 type Out = (s: string) => void;
 const stdout: Out = (s) => process.stdout.write(s);
@@ -20,7 +20,7 @@ export async function certCheckCommand(config: Config, opts: { json: boolean; no
   const out = opts.out ?? stdout;
   const report = inspectClientCertificate(config.tls, config.municipality.oin, opts.now ?? new Date());
   out(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
-  return report.usable ? 0 : EXIT_CERTIFICATE;
+  return report.usable ? ExitCode.OK : ExitCode.CERT_UNUSABLE;
 }
 
 /**
@@ -35,7 +35,7 @@ export async function certBundleCommand(config: Config, opts: { outDir: string; 
   if (!report.usable || !leaf) {
     out(formatReport(report));
     out('\nNo bundle written: fix the problems above first (`verzuim-relay cert check`).\n');
-    return EXIT_CERTIFICATE;
+    return ExitCode.CERT_UNUSABLE;
   }
 
   const base = bundleBaseName(config.municipality.code, calendarDate(now, config.schedule.timezone));
@@ -68,5 +68,5 @@ export async function certBundleCommand(config: Config, opts: { outDir: string; 
       '',
     ].join('\n'),
   );
-  return 0;
+  return ExitCode.OK;
 }

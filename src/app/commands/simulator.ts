@@ -5,39 +5,36 @@
  * SIGINT or SIGTERM.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs, flag, UsageError } from './args.js';
+import { commandHelp, parseCommandLine, UsageError, type CommandSpec } from './args.js';
+import { ExitCode } from '../exit-codes.js';
 import { stderr, stdout, type Out } from './output.js';
 import { createLogger, type Logger } from '../../observability/log.js';
 import { SimulatedFeed } from '../../simulator/feed.js';
 import { MeldingGenerator, advanceFeed } from '../../simulator/generate.js';
 import { startSimulator } from '../../simulator/server.js';
 
-const EXIT_USAGE = 64;
-const EXIT_FAILURE = 1;
-
-const USAGE = `usage: verzuim-relay simulator --cert FILE --key FILE --client-ca FILE [options]
-
-A stand-in for DUO's ROD (Verzuim API 1.2.0) over HTTPS with mutual TLS, with
-realistic fictional meldingen. Runs until SIGINT or SIGTERM.
-
-  --cert FILE        server certificate, PEM (leaf first, then intermediates)
-  --key FILE         the server certificate's private key, PEM
-  --client-ca FILE   PEM of the root(s) client certificates must chain to
-  --port N           port to listen on (default 8443; 0 = any free port)
-  --host H           address to listen on (default 127.0.0.1; 0.0.0.0 in a container)
-  --gemeente CODE    the gemeente the feed is for, four digits (default 0344)
-  --oin OIN          only a client certificate with this OIN (subject
-                     serialNumber) may read the gemeente; others get 403
-  --seed N           seed for the generated data and volgnummer gaps (default 1)
-  --meldingen N      meldingen generated at start (default 25; 0 with --fixtures)
-  --fixtures FILE    JSON: an array of feed items or a page; loaded first, in
-                     order; invalid items are served as they are
-  --tick SECONDS     add activity (new, changed, withdrawn meldingen) every
-                     SECONDS (default 0 = off)
-  --help             this text
-
-Logs JSON lines on standard output: simulator.listening (with the url for
-rod.url), simulator.request per request, simulator.tick, simulator.stopped.`;
+/** The simulator's command line, declared once: the parse and `simulator --help` both come from it. */
+export const SIMULATOR_COMMAND = {
+  name: 'simulator',
+  synopsis: '--cert FILE --key FILE --client-ca FILE',
+  summary: `A stand-in for DUO's ROD (Verzuim API 1.2.0) over HTTPS with mutual TLS, with
+realistic fictional meldingen. Runs until SIGINT or SIGTERM.`,
+  details: `Logs JSON lines on standard output: simulator.listening (with the url for
+rod.url), simulator.request per request, simulator.tick, simulator.stopped.`,
+  options: {
+    cert: { type: 'string', value: 'FILE', description: 'server certificate, PEM (leaf first, then intermediates)' },
+    key: { type: 'string', value: 'FILE', description: "the server certificate's private key, PEM" },
+    'client-ca': { type: 'string', value: 'FILE', description: 'PEM of the root(s) client certificates must chain to' },
+    port: { type: 'string', value: 'N', description: 'port to listen on (default 8443; 0 = any free port)' },
+    host: { type: 'string', value: 'H', description: 'address to listen on (default 127.0.0.1; 0.0.0.0 in a container)' },
+    gemeente: { type: 'string', value: 'CODE', description: 'the gemeente the feed is for, four digits (default 0344)' },
+    oin: { type: 'string', value: 'OIN', description: 'only a client certificate with this OIN (subject\nserialNumber) may read the gemeente; others get 403' },
+    seed: { type: 'string', value: 'N', description: 'seed for the generated data and volgnummer gaps (default 1)' },
+    meldingen: { type: 'string', value: 'N', description: 'meldingen generated at start (default 25; 0 with --fixtures)' },
+    fixtures: { type: 'string', value: 'FILE', description: 'JSON: an array of feed items or a page; loaded first, in\norder; invalid items are served as they are' },
+    tick: { type: 'string', value: 'SECONDS', description: 'add activity (new, changed, withdrawn meldingen) every\nSECONDS (default 0 = off)' },
+  },
+} as const satisfies CommandSpec;
 
 export interface SimulatorCommandIo {
   /** Default: JSON lines on standard output. */
@@ -74,42 +71,39 @@ export async function simulatorCommand(argv: string[], io: SimulatorCommandIo = 
 
   let settings;
   try {
-    const args = parseArgs(argv, {
-      values: ['port', 'host', 'cert', 'key', 'client-ca', 'gemeente', 'oin', 'seed', 'meldingen', 'fixtures', 'tick'],
-    });
-    if (args.flags.has('help')) {
-      out(USAGE);
-      return 0;
+    const { values, help } = parseCommandLine(SIMULATOR_COMMAND, argv);
+    if (help) {
+      out(commandHelp(SIMULATOR_COMMAND));
+      return ExitCode.OK;
     }
-    if (args.positionals.length) throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
-    const gemeentecode = flag(args, 'gemeente') ?? '0344';
+    const gemeentecode = values.gemeente ?? '0344';
     if (!/^[0-9]{4}$/.test(gemeentecode)) throw new UsageError(`--gemeente expects a CBS code of four digits, e.g. 0344, got "${gemeentecode}"`);
-    const oin = flag(args, 'oin');
+    const oin = values.oin;
     if (oin !== undefined && !/^[0-9]{20}$/.test(oin)) throw new UsageError(`--oin expects an OIN of 20 digits, got "${oin}"`);
-    const fixtures = flag(args, 'fixtures');
-    const tick = flag(args, 'tick') ?? '0';
+    const fixtures = values.fixtures;
+    const tick = values.tick ?? '0';
     if (!/^[0-9]+(\.[0-9]+)?$/.test(tick)) throw new UsageError(`--tick expects a number of seconds (0 = off), got "${tick}"`);
     settings = {
-      port: integer('port', flag(args, 'port'), 8443, 0, 65535),
-      host: flag(args, 'host') ?? '127.0.0.1',
+      port: integer('port', values.port, 8443, 0, 65535),
+      host: values.host ?? '127.0.0.1',
       gemeentecode,
       oin,
-      seed: integer('seed', flag(args, 'seed'), 1, 0, 2 ** 32 - 1),
-      meldingen: integer('meldingen', flag(args, 'meldingen'), fixtures === undefined ? 25 : 0, 0, 100_000),
+      seed: integer('seed', values.seed, 1, 0, 2 ** 32 - 1),
+      meldingen: integer('meldingen', values.meldingen, fixtures === undefined ? 25 : 0, 0, 100_000),
       fixtures,
       tickSeconds: Number(tick),
-      cert: readPem('cert', flag(args, 'cert')),
-      key: readPem('key', flag(args, 'key')),
-      clientCa: readPem('client-ca', flag(args, 'client-ca')),
+      cert: readPem('cert', values.cert),
+      key: readPem('key', values.key),
+      clientCa: readPem('client-ca', values['client-ca']),
     };
   } catch (error) {
     if (error instanceof UsageError) {
-      err(`verzuim-relay simulator: ${error.message}\n(verzuim-relay simulator --help lists the options)`);
-      return EXIT_USAGE;
+      err(`verzuim-relay simulator: ${error.message} (verzuim-relay simulator --help lists the options)`);
+      return ExitCode.USAGE;
     }
     if (error instanceof StartError) {
       err(`verzuim-relay simulator: ${error.message}`);
-      return EXIT_FAILURE;
+      return ExitCode.FAILURE;
     }
     throw error;
   }
@@ -124,7 +118,7 @@ export async function simulatorCommand(argv: string[], io: SimulatorCommandIo = 
       loaded = feed.loadFixtures(settings.fixtures);
     } catch (error) {
       err(`verzuim-relay simulator: ${(error as Error).message}`);
-      return EXIT_FAILURE;
+      return ExitCode.FAILURE;
     }
   }
   if (settings.meldingen > 0) {
@@ -153,7 +147,7 @@ export async function simulatorCommand(argv: string[], io: SimulatorCommandIo = 
     const code = (error as NodeJS.ErrnoException).code;
     const hint = code === 'EADDRINUSE' ? `: port ${settings.port} is in use, choose another with --port` : '';
     err(`verzuim-relay simulator: cannot start on ${settings.host}:${settings.port}: ${(error as Error).message}${hint}`);
-    return EXIT_FAILURE;
+    return ExitCode.FAILURE;
   }
 
   logger.info('simulator.listening', {
@@ -195,5 +189,5 @@ export async function simulatorCommand(argv: string[], io: SimulatorCommandIo = 
   await simulator.close();
   logger.info('simulator.stopped', { requests: feed.requests.length });
   logger.flush();
-  return 0;
+  return ExitCode.OK;
 }
