@@ -11,6 +11,7 @@ import { CertificateError } from '../certs/read.js';
 import { certBundleCommand, certCheckCommand } from './commands/cert.js';
 import { ConfigError, checkReferencedFiles, loadConfig, type LoadedConfig } from '../config/load.js';
 import { configSchema } from '../config/schema.js';
+import { MAIL_STATES, type MailState } from '../store/mail-states.js';
 import { inspectClientCertificate } from '../certs/inspect.js';
 import { createCertificateWatch } from './certificate-watch.js';
 import { runCycle } from './cycle.js';
@@ -60,8 +61,6 @@ const JSON_OUTPUT = { type: 'boolean', description: 'JSON instead of text, for s
 function config(values: { config?: string }): LoadedConfig {
   return loadConfig(values.config);
 }
-
-const MAIL_STATES = ['pending', 'sending', 'sent', 'deferred', 'dead'] as const;
 
 const COMMANDS: Command[] = [
   command(
@@ -134,7 +133,7 @@ const COMMANDS: Command[] = [
       },
     },
     ({ values }) => {
-      const state = values.dead ? 'dead' : (values.state as (typeof MAIL_STATES)[number] | undefined);
+      const state = values.dead ? 'dead' : (values.state as MailState | undefined);
       return outboxListCommand(config(values).config, { state, melding: values.melding, json: values.json === true, out: stdout });
     },
   ),
