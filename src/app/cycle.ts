@@ -8,14 +8,15 @@ import { deliverDue, type DeliveryCounts } from '../delivery/deliver.js';
 import { emptyIngestCounts, ingestPage, type IngestCounts } from '../feed/ingest.js';
 import type { Logger } from '../observability/log.js';
 import type { MailSender } from '../mail/smtp.js';
-import { RodError, type RodClient } from '../feed/rest/client.js';
+import { RodError } from '../feed/errors.js';
+import type { RodTransport } from '../feed/transport.js';
 import { purgeExpired } from '../store/retention.js';
 import type { Store } from '../store/store.js';
 
 export interface CycleDeps {
   config: Config;
   store: Store;
-  rod: Pick<RodClient, 'fetchPage' | 'setStatus'>;
+  rod: Pick<RodTransport, 'fetchPage' | 'setStatus'>;
   sender: MailSender;
   log: Logger;
   now?: () => Date;
@@ -52,10 +53,10 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
       const vanaf = cursor.volgnummer;
       const page = await rod.fetchPage(vanaf, config.rod.pageSize);
       pages++;
-      fetched += page.verzuimmeldingen.length;
+      fetched += page.items.length;
       const counts = ingestPage({ store, config, log, now, cycleId, forwardMail }, page, vanaf);
       for (const key of Object.keys(ingest) as (keyof IngestCounts)[]) ingest[key] += counts[key];
-      log.info('page.stored', { cycleId, vanaf, volgnummerTot: page.volgnummerTot, items: page.verzuimmeldingen.length, meer: page.meer, requestId: page.requestId, ...counts });
+      log.info('page.stored', { cycleId, vanaf, volgnummerTot: page.volgnummerTot, items: page.items.length, meer: page.meer, requestId: page.requestId, ...counts });
       cursor = store.cursor.get();
       if (!page.meer) {
         if (!cursor.backlogDone) store.cursor.markBacklogDone(now());

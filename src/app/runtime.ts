@@ -8,13 +8,14 @@ import { loadClientCredentials, verifyServerChain } from '../certs/credentials.j
 import type { ClientCredentials } from '../certs/credentials.js';
 import type { Logger } from '../observability/log.js';
 import { createSmtpSender, type MailSender } from '../mail/smtp.js';
-import { RodClient } from '../feed/rest/client.js';
+import { RestTransport } from '../feed/rest/client.js';
+import type { RodTransport } from '../feed/transport.js';
 import { Store } from '../store/store.js';
 
 export interface Relay {
   config: Config;
   store: Store;
-  rod: RodClient;
+  rod: RodTransport;
   sender: MailSender;
   credentials: ClientCredentials;
   close(): Promise<void>;
@@ -32,7 +33,7 @@ export function openRelay(config: Config, log: Logger, options: { now?: () => Da
   const interrupted = store.outbox.resumeInterrupted();
   if (interrupted > 0) log.warn('outbox.resumed', { mails: interrupted }, 'mails interrupted by a stop are sent again (same Message-ID)');
 
-  const rod = new RodClient({
+  const rod = new RestTransport({
     baseUrl: config.rod.url,
     gemeentecode: config.municipality.code,
     timeoutSeconds: config.rod.timeoutSeconds,

@@ -3,8 +3,11 @@
  * each item is checked on its own, so one malformed record goes to quarantine
  * while the rest of the page is processed.
  */
+import { DOMParser } from '@xmldom/xmldom';
 import { z } from 'zod';
 import { passesElfproef, type Verzuimmelding } from '../domain/melding.js';
+import { meldingFromXml } from './edukoppeling/contract.js';
+import type { FeedItem } from './transport.js';
 
 const isoDate = z.iso.date();
 const isoDateTime = z.iso.datetime({ offset: true });
@@ -108,12 +111,25 @@ export function validateItem(item: unknown): ItemValidation {
 }
 
 /**
+ * A stored item as the transport first read it: JSON text from the REST
+ * stand-in, or the XML of a verified `verzuimmelding` element from
+ * Edukoppeling. The store keeps what ROD sent byte for byte; reading it is
+ * the feed's business.
+ */
+export function storedItem(payload: string): FeedItem {
+  if (payload.trimStart().startsWith('<')) {
+    const doc = new DOMParser().parseFromString(payload, 'text/xml');
+    return { value: doc.documentElement ? meldingFromXml(doc.documentElement) : undefined, raw: payload };
+  }
+  return { value: JSON.parse(payload) as unknown, raw: payload };
+}
+
+/**
  * A stored mutation read back through the contract: the relay judges and
- * mails only the fields it knows, whatever else ROD sent along. The store
- * keeps what ROD sent byte for byte; reading it is the feed's business.
+ * mails only the fields it knows, whatever else ROD sent along.
  */
 export function readStoredMutation(payload: string): Verzuimmelding {
-  const checked = validateItem(JSON.parse(payload));
+  const checked = validateItem(storedItem(payload).value);
   if (!checked.ok) throw new Error(`a stored mutation no longer passes validation: ${checked.reason}`);
   return checked.melding;
 }

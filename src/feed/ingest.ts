@@ -14,6 +14,7 @@ import { messageId } from '../mail/message-id.js';
 import { decide } from '../policy/notification-policy.js';
 import { readStoredMutation, validateItem } from './contract.js';
 import type { Store } from '../store/store.js';
+import type { FeedItem, FeedPage } from './transport.js';
 
 export interface IngestContext {
   store: Store;
@@ -39,13 +40,13 @@ export function emptyIngestCounts(): IngestCounts {
 /** Stores a page and moves the cursor to `volgnummerTot`, atomically. */
 export function ingestPage(
   ctx: IngestContext,
-  page: { verzuimmeldingen: unknown[]; volgnummerTot: number; requestId?: string },
+  page: Pick<FeedPage, 'items' | 'volgnummerTot'> & { requestId?: string },
   vanaf: number,
 ): IngestCounts {
   const { store } = ctx;
   return store.transaction(() => {
     const counts = emptyIngestCounts();
-    for (const item of page.verzuimmeldingen) ingestItem(ctx, item, counts);
+    for (const item of page.items) ingestItem(ctx, item, counts);
     const now = ctx.now();
     const cursor = Math.max(vanaf, page.volgnummerTot);
     store.cursor.set(cursor, now);
@@ -53,15 +54,15 @@ export function ingestPage(
       event: 'page.fetched',
       outcome: 'ok',
       cycleId: ctx.cycleId,
-      detail: { vanaf, volgnummerTot: page.volgnummerTot, cursor, items: page.verzuimmeldingen.length, requestId: page.requestId, ...counts },
+      detail: { vanaf, volgnummerTot: page.volgnummerTot, cursor, items: page.items.length, requestId: page.requestId, ...counts },
     });
     return counts;
   });
 }
 
 /** Processes one feed item (also used to reprocess quarantined records). Must run inside a transaction. */
-export function ingestItem(ctx: IngestContext, item: unknown, counts: IngestCounts): 'processed' | 'stale' | 'quarantined' {
-  const checked = validateItem(item);
+export function ingestItem(ctx: IngestContext, item: FeedItem, counts: IngestCounts): 'processed' | 'stale' | 'quarantined' {
+  const checked = validateItem(item.value);
   if (!checked.ok) {
     quarantine(ctx, item, checked.reason);
     counts.quarantined++;
@@ -85,7 +86,7 @@ export function ingestItem(ctx: IngestContext, item: unknown, counts: IngestCoun
   }
 }
 
-function processMelding(ctx: IngestContext, m: Verzuimmelding, received: unknown, counts: IngestCounts): 'processed' | 'stale' {
+function processMelding(ctx: IngestContext, m: Verzuimmelding, received: FeedItem, counts: IngestCounts): 'processed' | 'stale' {
   const { store, config, log } = ctx;
   const now = ctx.now();
   const ids = { meldingsnummer: m.meldingsnummer, volgnummer: m.volgnummer, cycleId: ctx.cycleId };
@@ -99,14 +100,14 @@ function processMelding(ctx: IngestContext, m: Verzuimmelding, received: unknown
       : decide(previousMelding ? { melding: previousMelding, knownBy: previous!.knownBy } : undefined, m, config.routing);
 
   if (decision.outcome === 'stale') {
-    store.meldingen.recordMutation(m, received, 'stale', 1, now);
+    store.meldingen.recordMutation(m, received.raw, 'stale', 1, now);
     store.audit.append({ event: 'mutation.stale', outcome: 'ignored', ...ids, detail: { lastVolgnummer: previous?.volgnummer } });
     log.debug('mutation.stale', { meldingsnummer: m.meldingsnummer, volgnummer: m.volgnummer, lastVolgnummer: previous?.volgnummer });
     counts.stale++;
     return 'stale';
   }
 
-  const mutationId = store.meldingen.recordMutation(m, received, 'processed', decision.row, now);
+  const mutationId = store.meldingen.recordMutation(m, received.raw, 'processed', decision.row, now);
   const knownBy = new Set(previous?.knownBy ?? []);
   const domain = domainOf(config.smtp.from);
   for (const planned of decision.mails) {
@@ -150,7 +151,7 @@ function processMelding(ctx: IngestContext, m: Verzuimmelding, received: unknown
   return 'processed';
 }
 
-function quarantine(ctx: IngestContext, item: unknown, reason: string): void {
+function quarantine(ctx: IngestContext, item: FeedItem, reason: string): void {
   const { store, log } = ctx;
   const now = ctx.now();
   const record = store.quarantine.add(item, reason, now);

@@ -36,11 +36,11 @@ export class Meldingen {
   constructor(private readonly db: Db) {}
 
   /** Keeps the feed item exactly as ROD sent it (fields this version does not know included). */
-  recordMutation(m: Verzuimmelding, received: unknown, outcome: 'processed' | 'stale', policyRow: number | null, receivedAt: Date): number {
+  recordMutation(m: Verzuimmelding, received: string, outcome: 'processed' | 'stale', policyRow: number | null, receivedAt: Date): number {
     const result = this.db
       .prepare(`INSERT INTO mutations (meldingsnummer, volgnummer, received_at, outcome, policy_row, payload)
         VALUES (?, ?, ?, ?, ?, ?)`)
-      .run(m.meldingsnummer, m.volgnummer, receivedAt.toISOString(), outcome, policyRow, JSON.stringify(received));
+      .run(m.meldingsnummer, m.volgnummer, receivedAt.toISOString(), outcome, policyRow, received);
     return Number(result.lastInsertRowid);
   }
 

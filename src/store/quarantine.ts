@@ -15,11 +15,12 @@ export interface QuarantinedRecord {
 export class Quarantine {
   constructor(private readonly db: Db) {}
 
-  add(item: unknown, reason: string, receivedAt: Date): QuarantinedRecord {
-    const { meldingsnummer, volgnummer } = identify(item);
+  /** `item.raw` is kept exactly as received; `item.value` (its reading) only names it. */
+  add(item: { value: unknown; raw: string }, reason: string, receivedAt: Date): QuarantinedRecord {
+    const { meldingsnummer, volgnummer } = identify(item.value);
     const result = this.db
       .prepare('INSERT INTO quarantine (received_at, meldingsnummer, volgnummer, reason, payload) VALUES (?, ?, ?, ?, ?)')
-      .run(receivedAt.toISOString(), meldingsnummer, volgnummer, reason, JSON.stringify(item));
+      .run(receivedAt.toISOString(), meldingsnummer, volgnummer, reason, item.raw);
     return this.db.prepare('SELECT * FROM quarantine WHERE id = ?').get(result.lastInsertRowid) as QuarantinedRecord;
   }
 

@@ -22,6 +22,9 @@ import { testConfig } from '../support/config.js';
 
 const pki = inject('pkiG4');
 
+/** Meldingen as the REST transport hands them to ingest. */
+const feedItems = (meldingen: unknown[]) => meldingen.map((value) => ({ value, raw: JSON.stringify(value) }));
+
 interface Rig {
   config: Config;
   store: Store;
@@ -61,7 +64,7 @@ async function rig(respond?: Parameters<typeof startMailCatcher>[0]['respond']):
     ingest(...meldingen) {
       const items = meldingen.map((m) => ({ ...m, volgnummer: ++r.volgnummer }) as Verzuimmelding);
       const vanaf = store.cursor.get().volgnummer;
-      ingestPage({ store, config, log: silentLogger, now: () => clock.now, cycleId: null, forwardMail: true }, { verzuimmeldingen: items, volgnummerTot: r.volgnummer }, vanaf);
+      ingestPage({ store, config, log: silentLogger, now: () => clock.now, cycleId: null, forwardMail: true }, { items: feedItems(items), volgnummerTot: r.volgnummer }, vanaf);
       return items;
     },
     deliver: () => deliverDue({ store, config, sender, log: silentLogger, now: () => clock.now, random: () => 0.5, cycleId: null }),
@@ -187,7 +190,7 @@ describe('ingest', () => {
     const [m] = r.ingest(r.gen.nieuweMelding({ verzuimsoort: 'LUXE' }));
     const store = r.store;
     // ROD re-serves the same mutation inside a later page, as after a failover.
-    const counts = ingestPage({ store, config: r.config, log: silentLogger, now: () => r.clock.now, cycleId: null, forwardMail: true }, { verzuimmeldingen: [m], volgnummerTot: r.volgnummer }, r.volgnummer);
+    const counts = ingestPage({ store, config: r.config, log: silentLogger, now: () => r.clock.now, cycleId: null, forwardMail: true }, { items: feedItems([m]), volgnummerTot: r.volgnummer }, r.volgnummer);
     expect(counts).toMatchObject({ stale: 1, processed: 0, queued: 0 });
     expect(r.store.outbox.list()).toHaveLength(1);
     expect(r.store.db.prepare(`SELECT outcome FROM mutations ORDER BY id`).pluck().all()).toEqual(['processed', 'stale']);
@@ -206,7 +209,7 @@ describe('ingest', () => {
     const r = await rig();
     const store = r.store;
     const m = { ...r.gen.nieuweMelding(), volgnummer: 5 } as Verzuimmelding;
-    ingestPage({ store, config: r.config, log: silentLogger, now: () => r.clock.now, cycleId: null, forwardMail: false }, { verzuimmeldingen: [m], volgnummerTot: 5 }, 0);
+    ingestPage({ store, config: r.config, log: silentLogger, now: () => r.clock.now, cycleId: null, forwardMail: false }, { items: feedItems([m]), volgnummerTot: 5 }, 0);
     expect(store.outbox.list()).toHaveLength(0);
     expect(store.meldingen.get(m.meldingsnummer)?.volgnummer).toBe(5);
     expect(store.cursor.get().volgnummer).toBe(5);

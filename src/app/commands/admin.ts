@@ -9,7 +9,7 @@ import type { Config } from '../../config/schema.js';
 import { inspectClientCertificate } from '../../certs/inspect.js';
 import { ingestItem, emptyIngestCounts } from '../../feed/ingest.js';
 import { silentLogger } from '../../observability/log.js';
-import { validateItem } from '../../feed/contract.js';
+import { storedItem, validateItem } from '../../feed/contract.js';
 import { Store } from '../../store/store.js';
 import { MAIL_STATES, type MailState } from '../../store/mail-states.js';
 import { table, type Out } from './output.js';
@@ -137,8 +137,8 @@ export function quarantineRetryCommand(config: Config, opts: { out: Out }): numb
     let reprocessed = 0;
     let still = 0;
     for (const record of store.quarantine.list('open')) {
-      const item: unknown = JSON.parse(record.payload);
-      if (!validateItem(item).ok) {
+      const item = storedItem(record.payload);
+      if (!validateItem(item.value).ok) {
         still++;
         continue;
       }

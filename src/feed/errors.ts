@@ -1,0 +1,40 @@
+/**
+ * How a conversation with ROD can fail, in the same words for every
+ * transport: the cycle decides from `kind` what an administrator is told and
+ * whether the next cycle simply tries again.
+ */
+export type RodErrorKind =
+  | 'tls'
+  | 'unreachable'
+  | 'timeout'
+  | 'throttled'
+  | 'refused'
+  | 'server'
+  | 'invalid-response'
+  /** A response whose signature, signer or addressing did not verify: not one byte of it is used. */
+  | 'unverified'
+  | 'stopped';
+
+export interface RodErrorDetails {
+  status?: number;
+  /** ROD's own code: a REST problem code, a SOAP faultcode (Client.EK0030) or a business foutcode (V403). */
+  code?: string;
+  retryAfterSeconds?: number;
+  /** The REST problem document, when there was one. */
+  problem?: { title: string; status?: number; code?: string; detail?: string; type?: string };
+}
+
+export class RodError extends Error {
+  constructor(
+    readonly kind: RodErrorKind,
+    message: string,
+    readonly details: RodErrorDetails = {},
+  ) {
+    super(message);
+    this.name = 'RodError';
+  }
+}
+
+export function stopped(): RodError {
+  return new RodError('stopped', 'the relay is stopping; the feed is read further in the next cycle');
+}
