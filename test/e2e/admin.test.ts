@@ -6,7 +6,8 @@
 import Database from 'better-sqlite3';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createWorld, INSTANCES, type World } from '../support/world.js';
+import { INSTANCES } from '../support/fixtures.js';
+import { createWorld, type World } from '../support/world.js';
 
 const pki = inject('pkiG4');
 

@@ -6,7 +6,8 @@ import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { KNOWN_VERZUIMSOORTEN, VERZUIMSOORT_LABELS, type Verzuimmelding } from '../../src/domain/melding.js';
 import { startDaemon } from '../support/relay-process.js';
-import { createWorld, INSTANCES, ROUTING, type World } from '../support/world.js';
+import { INSTANCES, ROUTING } from '../support/fixtures.js';
+import { createWorld, type World } from '../support/world.js';
 
 const pki = inject('pkiG4');
 

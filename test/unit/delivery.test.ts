@@ -46,7 +46,7 @@ afterEach(async () => {
 
 async function rig(respond?: Parameters<typeof startMailCatcher>[0]['respond']): Promise<Rig> {
   const catcher = await startMailCatcher({ cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey), respond });
-  const config = testConfig({ pki, smtpPort: catcher.port, extra: { delivery: 'delivery: { firstRetrySeconds: 60, maxRetryDelaySeconds: 600, maxAgeHours: 2 }' } });
+  const config = testConfig({ pki, smtpPort: catcher.port, overrides: { delivery: { firstRetrySeconds: 60, maxRetryDelaySeconds: 600, maxAgeHours: 2 } } });
   const clock = { now: new Date('2026-11-28T09:00:00Z') };
   const store = Store.open(config.storage.path, config.municipality.code, () => clock.now);
   const sender = createSmtpSender(config.smtp);
