@@ -6,7 +6,7 @@ import type { ParsedMail } from 'mailparser';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { KNOWN_VERZUIMSOORTEN, VERZUIMSOORT_LABELS, type Verzuimmelding } from '../../src/domain/melding.js';
 import { startDaemon, type RunResult } from '../support/relay-process.js';
-import { INSTANCES, ROUTING } from '../support/fixtures.js';
+import { ALERT_EMAIL, GEMEENTECODE, INSTANCES, ROUTING } from '../support/fixtures.js';
 import { createWorld, type World } from '../support/world.js';
 
 const pki = inject('pkiG4');
@@ -129,7 +129,7 @@ describe('the relay end to end (G4 PKI, mutual TLS, STARTTLS)', () => {
 
   it('quarantines a malformed record without blocking the feed, and alerts without the pupil’s data', async () => {
     const before = world.catcher.mails.length;
-    world.feed.appendRaw({ meldingsnummer: '123456789', gemeentecode: '0344', verzuimsoort: 'LUXE', status: 'GEREGISTREERD', leerling: { voornamen: 'Geheim', bsn: '123456789' } });
+    world.feed.appendRaw({ meldingsnummer: '123456789', gemeentecode: GEMEENTECODE, verzuimsoort: 'LUXE', status: 'GEREGISTREERD', leerling: { voornamen: 'Geheim', bsn: '123456789' } });
     const valid = world.feed.append(world.generator.nieuweMelding({ verzuimsoort: 'OVERIG' }));
     const result = await world.once();
     expect(result.code, result.stderr).toBe(0);
@@ -137,7 +137,7 @@ describe('the relay end to end (G4 PKI, mutual TLS, STARTTLS)', () => {
     expect(result.stdout).not.toContain('Geheim');
 
     const mails = await world.parsedMails(before);
-    const alert = mails.find((x) => recipients(x).includes('applicatiebeheer@utrecht.example'));
+    const alert = mails.find((x) => recipients(x).includes(ALERT_EMAIL));
     const forwarded = mails.find((x) => header(x, 'x-verzuim-meldingsnummer') === valid.meldingsnummer);
     expect(forwarded).toBeDefined();
     expect(alert).toBeDefined();
