@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTestPki, type TestPkiFiles } from '../../tools/testpki/generate.js';
+import { TEST_KEY_BITS } from '../../tools/testpki/profiles.js';
 import { createWorld, type World } from '../support/world.js';
 
 describe('certificate expiry warnings', () => {
@@ -20,6 +21,7 @@ describe('certificate expiry warnings', () => {
       dir: mkdtempSync(path.join(os.tmpdir(), 'vr-expiring-')),
       now: new Date(Date.now() - 355 * 86_400_000),
       variants: false,
+      keyBits: TEST_KEY_BITS,
     });
     world = await createWorld({ pki });
   });

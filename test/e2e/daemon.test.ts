@@ -14,7 +14,7 @@ describe('verzuim-relay run', () => {
 
   it('runs a cycle at start and then on the schedule, picks up new meldingen, and stops on SIGINT', async () => {
     // croner accepts a seconds field: a cycle every two seconds keeps the test short.
-    world = await createWorld({ pki, configExtra: { schedule: 'schedule:\n  cron: "*/2 * * * * *"\n  timezone: Europe/Amsterdam' } });
+    world = await createWorld({ pki, config: { schedule: { cron: '*/2 * * * * *', timezone: 'Europe/Amsterdam' } } });
     world.feed.append(world.generator.nieuweMelding({ verzuimsoort: 'LUXE' }));
     const daemon = startDaemon(['run', '--config', world.configFile]);
     try {
@@ -56,7 +56,7 @@ describe('verzuim-relay run', () => {
   });
 
   it('refuses to start with an unusable certificate: exit 2 and what to do', async () => {
-    world = await createWorld({ pki, configExtra: { tls: `tls:\n  cert: ${pki.broken.expired!.cert}\n  key: ${pki.broken.expired!.key}\n  trustAnchors: ${pki.trustAnchors}\n  allowUnknownRoots: true` } });
+    world = await createWorld({ pki, config: { tls: { cert: pki.broken.expired!.cert, key: pki.broken.expired!.key } } });
     const daemon = startDaemon(['run', '--config', world.configFile]);
     const exit = await daemon.exited;
     expect(exit.code).toBe(2);

@@ -3,10 +3,11 @@
  * simulator over real mutual TLS and a real SMTP server with STARTTLS.
  */
 import type { ParsedMail } from 'mailparser';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { KNOWN_VERZUIMSOORTEN, VERZUIMSOORT_LABELS, type Verzuimmelding } from '../../src/domain/melding.js';
-import { startDaemon } from '../support/relay-process.js';
-import { createWorld, INSTANCES, ROUTING, type World } from '../support/world.js';
+import { startDaemon, type RunResult } from '../support/relay-process.js';
+import { ALERT_EMAIL, GEMEENTECODE, INSTANCES, ROUTING } from '../support/fixtures.js';
+import { createWorld, type World } from '../support/world.js';
 
 const pki = inject('pkiG4');
 
@@ -28,24 +29,29 @@ function personalValues(m: Verzuimmelding): string[] {
   );
 }
 
+// Each test has a world of its own (simulator, mail catcher, database), so that each runs alone too.
 describe('the relay end to end (G4 PKI, mutual TLS, STARTTLS)', () => {
   let world: World;
-  const bySoort = new Map<string, Verzuimmelding>();
 
-  beforeAll(async () => {
+  beforeEach(async () => {
     world = await createWorld({ pki });
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await world?.close();
   });
 
-  it('forwards new meldingen to the instance of their verzuimsoort, with the facts, headers and no personal data in subject or logs', async () => {
-    for (const verzuimsoort of KNOWN_VERZUIMSOORTEN) {
-      const m = world.feed.append(world.generator.nieuweMelding({ verzuimsoort }));
-      bySoort.set(verzuimsoort, m);
-    }
+  /** A new melding of each verzuimsoort in the feed, forwarded by one successful cycle. */
+  async function forwarded(soorten: readonly string[]): Promise<{ bySoort: Map<string, Verzuimmelding>; result: RunResult }> {
+    const bySoort = new Map<string, Verzuimmelding>();
+    for (const verzuimsoort of soorten) bySoort.set(verzuimsoort, world.feed.append(world.generator.nieuweMelding({ verzuimsoort })));
     const result = await world.once();
     expect(result.code, result.stderr).toBe(0);
+    expect(world.catcher.mails).toHaveLength(soorten.length);
+    return { bySoort, result };
+  }
+
+  it('forwards new meldingen to the instance of their verzuimsoort, with the facts, headers and no personal data in subject or logs', async () => {
+    const { bySoort, result } = await forwarded(KNOWN_VERZUIMSOORTEN);
 
     const mails = await world.parsedMails();
     expect(mails).toHaveLength(5);
@@ -79,6 +85,7 @@ describe('the relay end to end (G4 PKI, mutual TLS, STARTTLS)', () => {
   });
 
   it('sends nothing new in a second cycle', async () => {
+    await forwarded(KNOWN_VERZUIMSOORTEN);
     const before = world.catcher.mails.length;
     const result = await world.once();
     expect(result.code, result.stderr).toBe(0);
@@ -87,6 +94,7 @@ describe('the relay end to end (G4 PKI, mutual TLS, STARTTLS)', () => {
   });
 
   it('sends an Ingetrokken to the instance that had the melding when the school withdraws it', async () => {
+    const { bySoort } = await forwarded(['LUXE']);
     const before = world.catcher.mails.length;
     const luxe = bySoort.get('LUXE')!;
     world.feed.append(world.generator.intrekking(world.feed.current(luxe.meldingsnummer)!));
@@ -101,6 +109,7 @@ describe('the relay end to end (G4 PKI, mutual TLS, STARTTLS)', () => {
   });
 
   it('tells both the new and the old instance when the verzuimsoort changes', async () => {
+    const { bySoort } = await forwarded(['ZESTIEN_UUR']);
     const before = world.catcher.mails.length;
     const m = world.feed.current(bySoort.get('ZESTIEN_UUR')!.meldingsnummer)!;
     world.feed.append({ ...m, volgnummer: undefined, verzuimsoort: 'LANGDURIG_RELATIEF', gewijzigdOp: new Date().toISOString() } as unknown as Omit<Verzuimmelding, 'volgnummer'>);
@@ -120,7 +129,7 @@ describe('the relay end to end (G4 PKI, mutual TLS, STARTTLS)', () => {
 
   it('quarantines a malformed record without blocking the feed, and alerts without the pupil’s data', async () => {
     const before = world.catcher.mails.length;
-    world.feed.appendRaw({ meldingsnummer: '123456789', gemeentecode: '0344', verzuimsoort: 'LUXE', status: 'GEREGISTREERD', leerling: { voornamen: 'Geheim', bsn: '123456789' } });
+    world.feed.appendRaw({ meldingsnummer: '123456789', gemeentecode: GEMEENTECODE, verzuimsoort: 'LUXE', status: 'GEREGISTREERD', leerling: { voornamen: 'Geheim', bsn: '123456789' } });
     const valid = world.feed.append(world.generator.nieuweMelding({ verzuimsoort: 'OVERIG' }));
     const result = await world.once();
     expect(result.code, result.stderr).toBe(0);
@@ -128,7 +137,7 @@ describe('the relay end to end (G4 PKI, mutual TLS, STARTTLS)', () => {
     expect(result.stdout).not.toContain('Geheim');
 
     const mails = await world.parsedMails(before);
-    const alert = mails.find((x) => recipients(x).includes('applicatiebeheer@utrecht.example'));
+    const alert = mails.find((x) => recipients(x).includes(ALERT_EMAIL));
     const forwarded = mails.find((x) => header(x, 'x-verzuim-meldingsnummer') === valid.meldingsnummer);
     expect(forwarded).toBeDefined();
     expect(alert).toBeDefined();
@@ -143,6 +152,12 @@ describe('the relay end to end (G4 PKI, mutual TLS, STARTTLS)', () => {
   });
 
   it('answers "did melding X go out?" with status, outbox list and an intact audit log', async () => {
+    // A melding forwarded, then withdrawn.
+    const { bySoort } = await forwarded(['LUXE']);
+    world.feed.append(world.generator.intrekking(world.feed.current(bySoort.get('LUXE')!.meldingsnummer)!));
+    const withdrawn = await world.once();
+    expect(withdrawn.code, withdrawn.stderr).toBe(0);
+
     const status = await world.cli('status');
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toMatch(/dead 0/);

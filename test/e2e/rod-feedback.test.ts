@@ -27,10 +27,7 @@ describe('ROD feedback', () => {
   });
 
   it('reports IN_BEHANDELING after the Nieuw left, and sends no mail for the mutation that causes', async () => {
-    world = await createWorld({ pki, configExtra: { rod: `rod:\n  url: URL\n  pageSize: 3\n  reportStatus: IN_BEHANDELING` } });
-    // configExtra replaced the rod section: put the simulator's URL back in.
-    const { readFileSync, writeFileSync } = await import('node:fs');
-    writeFileSync(world.configFile, readFileSync(world.configFile, 'utf8').replace('url: URL', `url: ${world.simulator.url}`));
+    world = await createWorld({ pki, config: { rod: { reportStatus: 'IN_BEHANDELING' } } });
 
     const m = world.feed.append(world.generator.nieuweMelding({ verzuimsoort: 'LUXE' }));
     const first = await world.once();

@@ -54,7 +54,7 @@ describe('TLS towards ROD', () => {
   it('works with a PKCS#12 file whose passphrase comes from a secret file', async () => {
     world = await createWorld({
       pki: g4,
-      configExtra: { tls: `tls:\n  pfx: ${g4.clientPfx}\n  pfxPassphrase: \${ROD_PFX_PASSPHRASE}\n  trustAnchors: ${g4.trustAnchors}\n  allowUnknownRoots: true` },
+      config: { tls: { cert: undefined, key: undefined, pfx: g4.clientPfx, pfxPassphrase: '${ROD_PFX_PASSPHRASE}' } },
     });
     const secret = path.join(world.dir, 'pfx-passphrase');
     writeFileSync(secret, `${g4.passphrase}\n`);

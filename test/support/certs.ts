@@ -6,24 +6,16 @@ import path from 'node:path';
 import { configSchema, type Config, type TlsConfig } from '../../src/config/schema.js';
 import type { CertificateReport } from '../../src/certs/inspect.js';
 import type { TestPkiFiles } from '../../tools/testpki/generate.js';
+import { MUNICIPALITY, OIN, routingSection } from './fixtures.js';
 
-export const TEST_OIN = '00000001002220647000';
+export const TEST_OIN = OIN;
 
 export function configFor(tls: TlsConfig, dir: string, municipality: { code?: string; name?: string; oin?: string } = {}): Config {
   return configSchema.parse({
-    municipality: { code: municipality.code ?? '0344', name: municipality.name ?? 'Utrecht', oin: municipality.oin ?? TEST_OIN },
+    municipality: { code: municipality.code ?? MUNICIPALITY.code, name: municipality.name ?? MUNICIPALITY.name, oin: municipality.oin ?? MUNICIPALITY.oin },
     rod: { url: 'https://rod.duo.example/verzuim/v1' },
     tls,
-    routing: {
-      instances: {
-        leerplicht: { name: 'Leerplicht Utrecht', email: 'leerplicht@utrecht.example' },
-        rmc: { name: 'Doorstroompunt', email: 'rmc@utrecht.example' },
-        handhaving: { name: 'Handhaving', email: 'handhaving@utrecht.example' },
-        zorg: { name: 'Zorgteam', email: 'zorg@utrecht.example' },
-      },
-      verzuimsoorten: { ZESTIEN_UUR: 'leerplicht', LANGDURIG_RELATIEF: 'zorg', LUXE: 'handhaving', DOORSTROOMPUNT_18PLUS: 'rmc', OVERIG: 'leerplicht' },
-      unknown: 'leerplicht',
-    },
+    routing: routingSection(),
     smtp: { host: 'smtp.utrecht.example', from: 'relay@utrecht.example' },
     storage: { path: path.join(dir, 'relay.db') },
   });

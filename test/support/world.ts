@@ -3,7 +3,7 @@
  * TLS, a mail catcher speaking STARTTLS, and a configuration file pointing
  * the relay at both.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { simpleParser, type ParsedMail } from 'mailparser';
@@ -12,25 +12,9 @@ import { SimulatedFeed } from '../../src/simulator/feed.js';
 import { MeldingGenerator } from '../../src/simulator/generate.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
 import type { TestPkiFiles } from '../../tools/testpki/generate.js';
+import { writeTestConfig, type ConfigOverrides } from './config.js';
+import { GEMEENTECODE, OIN } from './fixtures.js';
 import { runCli, type RunResult } from './relay-process.js';
-
-export const GEMEENTECODE = '0344';
-export const OIN = '00000001002220647000';
-
-export const INSTANCES = {
-  leerplicht: { name: 'Leerplicht Utrecht', email: 'leerplicht@utrecht.example' },
-  rmc: { name: 'Doorstroompunt regio Utrecht', email: 'doorstroompunt@utrecht.example' },
-  handhaving: { name: 'Team handhaving', email: 'handhaving@utrecht.example' },
-  zorg: { name: 'Zorgteam', email: 'zorgteam@utrecht.example' },
-} as const;
-
-export const ROUTING = {
-  ZESTIEN_UUR: 'leerplicht',
-  LANGDURIG_RELATIEF: 'zorg',
-  LUXE: 'handhaving',
-  DOORSTROOMPUNT_18PLUS: 'rmc',
-  OVERIG: 'leerplicht',
-} as const;
 
 export interface World {
   dir: string;
@@ -51,8 +35,8 @@ export interface WorldOptions {
   pki: TestPkiFiles;
   /** The PKI whose server certificate the simulator presents (default: pki). */
   serverPki?: TestPkiFiles;
-  /** Lines appended to / replacing parts of the generated configuration. */
-  configExtra?: Record<string, string>;
+  /** Deep-merged into the generated configuration (`undefined` deletes a key). */
+  config?: ConfigOverrides;
   smtp?: Partial<Pick<MailCatcherOptions, 'respond' | 'auth'>>;
   seed?: number;
   /** The OIN the simulator has registered for the gemeente (default: the relay's own). */
@@ -76,8 +60,7 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     key: readFileSync(options.pki.serverKey),
     ...options.smtp,
   });
-  const configFile = path.join(dir, 'verzuim-relay.yaml');
-  writeFileSync(configFile, worldConfig({ pki: options.pki, rodUrl: simulator.url, smtpPort: catcher.port, dir, extra: options.configExtra ?? {} }));
+  const configFile = writeTestConfig({ pki: options.pki, rodUrl: simulator.url, smtpPort: catcher.port, dir, overrides: options.config });
   return {
     dir,
     configFile,
@@ -93,28 +76,4 @@ export async function createWorld(options: WorldOptions): Promise<World> {
       await catcher.close();
     },
   };
-}
-
-/** The configuration text of a test relay; `extra` replaces or adds whole top-level sections. */
-export function worldConfig(o: { pki: TestPkiFiles; rodUrl: string; smtpPort: number; dir: string; extra: Record<string, string> }): string {
-  const sections: Record<string, string> = {
-    municipality: `municipality:\n  code: "${GEMEENTECODE}"\n  name: Utrecht\n  oin: "${OIN}"`,
-    rod: `rod:\n  url: ${o.rodUrl}\n  pageSize: 3\n  timeoutSeconds: 10`,
-    tls: `tls:\n  cert: ${o.pki.clientCert}\n  key: ${o.pki.clientKey}\n  trustAnchors: ${o.pki.trustAnchors}\n  allowUnknownRoots: true`,
-    routing: [
-      'routing:',
-      '  instances:',
-      ...Object.entries(INSTANCES).map(([id, i]) => `    ${id}: { name: ${i.name}, email: ${i.email} }`),
-      '  verzuimsoorten:',
-      ...Object.entries(ROUTING).map(([soort, id]) => `    ${soort}: ${id}`),
-      '  unknown: leerplicht',
-    ].join('\n'),
-    smtp: `smtp:\n  host: localhost\n  port: ${o.smtpPort}\n  from: "Verzuimrelay Utrecht <verzuim-relay@utrecht.example>"\n  ca: ${o.pki.trustAnchors}`,
-    delivery: 'delivery:\n  firstRetrySeconds: 1\n  maxRetryDelaySeconds: 2',
-    storage: `storage:\n  path: ${path.join(o.dir, 'relay.db')}`,
-    alerts: 'alerts:\n  email: applicatiebeheer@utrecht.example',
-    schedule: 'schedule:\n  cron: "*/10 * * * *"',
-    ...o.extra,
-  };
-  return `${Object.values(sections).filter(Boolean).join('\n')}\n`;
 }

@@ -19,6 +19,7 @@ import { Store } from '../../src/store/store.js';
 import { purgeExpired } from '../../src/store/retention.js';
 import type { Verzuimmelding } from '../../src/domain/melding.js';
 import { testConfig } from '../support/config.js';
+import { ALERT_EMAIL, GEMEENTECODE, INSTANCES } from '../support/fixtures.js';
 
 const pki = inject('pkiG4');
 
@@ -49,7 +50,7 @@ afterEach(async () => {
 
 async function rig(respond?: Parameters<typeof startMailCatcher>[0]['respond']): Promise<Rig> {
   const catcher = await startMailCatcher({ cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey), respond });
-  const config = testConfig({ pki, smtpPort: catcher.port, extra: { delivery: 'delivery: { firstRetrySeconds: 60, maxRetryDelaySeconds: 600, maxAgeHours: 2 }' } });
+  const config = testConfig({ pki, smtpPort: catcher.port, overrides: { delivery: { firstRetrySeconds: 60, maxRetryDelaySeconds: 600, maxAgeHours: 2 } } });
   const clock = { now: new Date('2026-11-28T09:00:00Z') };
   const store = Store.open(config.storage.path, config.municipality.code, () => clock.now);
   const sender = createSmtpSender(config.smtp);
@@ -59,7 +60,7 @@ async function rig(respond?: Parameters<typeof startMailCatcher>[0]['respond']):
     catcher,
     sender,
     clock,
-    gen: new MeldingGenerator({ seed: 11, gemeentecode: '0344' }),
+    gen: new MeldingGenerator({ seed: 11, gemeentecode: GEMEENTECODE }),
     volgnummer: 0,
     ingest(...meldingen) {
       const items = meldingen.map((m) => ({ ...m, volgnummer: ++r.volgnummer }) as Verzuimmelding);
@@ -104,7 +105,7 @@ describe('delivery', () => {
 
   it('dead-letters a 5xx at once, alerts the administrator without pupil data, and requeues on request', async () => {
     let refuse = true;
-    const r = await rig(({ envelopeTo }) => (refuse && envelopeTo.includes('handhaving@utrecht.example') ? { code: 550, message: 'Mailbox unavailable' } : undefined));
+    const r = await rig(({ envelopeTo }) => (refuse && envelopeTo.includes(INSTANCES.handhaving.email) ? { code: 550, message: 'Mailbox unavailable' } : undefined));
     const [m] = r.ingest(r.gen.nieuweMelding({ verzuimsoort: 'LUXE' }));
     const first = await r.deliver();
     expect(first.dead).toBe(1);
@@ -114,7 +115,7 @@ describe('delivery', () => {
     expect(dead[0]!.last_error).toContain('550');
 
     const alert = await simpleParser(r.catcher.mails[0]!.raw);
-    expect(alert.to && !Array.isArray(alert.to) ? alert.to.text : '').toContain('applicatiebeheer@utrecht.example');
+    expect(alert.to && !Array.isArray(alert.to) ? alert.to.text : '').toContain(ALERT_EMAIL);
     expect(alert.text).toContain(m!.meldingsnummer);
     for (const personal of [m!.leerling.geslachtsnaam, m!.leerling.bsn ?? m!.leerling.onderwijsnummer!, m!.leerling.geboortedatum]) {
       expect(`${alert.subject}\n${alert.text}\n${alert.html}`).not.toContain(personal);
@@ -245,7 +246,7 @@ describe('SMTP transport security', () => {
     config.smtp = { ...config.smtp, ...smtp };
     const sender = createSmtpSender(config.smtp);
     try {
-      return await sender.send({ to: 'leerplicht@utrecht.example', subject: 'test', text: 'x', html: '<p>x</p>', headers: {}, messageId: '<t@utrecht.example>' }).then(
+      return await sender.send({ to: INSTANCES.leerplicht.email, subject: 'test', text: 'x', html: '<p>x</p>', headers: {}, messageId: '<t@utrecht.example>' }).then(
         () => ({ ok: true as const, mails: catcher.mails.length }),
         (err: Error) => ({ ok: false as const, error: err.message, mails: catcher.mails.length }),
       );

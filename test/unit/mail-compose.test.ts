@@ -7,37 +7,25 @@ import { composeAlert } from '../../src/mail/alert.js';
 import { domainOf } from '../../src/domain/mail.js';
 import { messageId } from '../../src/mail/message-id.js';
 import { diffMelding, type FieldChange } from '../../src/policy/notification-policy.js';
+import { INSTANCES, INSTELLING, LEERLING, MUNICIPALITY, melding as meldingFixture } from '../support/fixtures.js';
 
 // Fictional pupil and reporter; the BSN lies in the range reserved for tests.
 const BSN = '999990032';
 const ONDERWIJSNUMMER = '104857311';
 
 function melding(overrides: Partial<Verzuimmelding> = {}): Verzuimmelding {
-  return {
-    meldingsnummer: '2026004711',
+  return meldingFixture({
     volgnummer: 57,
-    gemeentecode: '0344',
-    verzuimsoort: 'ZESTIEN_UUR',
-    status: 'GEREGISTREERD',
     melddatum: '2026-11-24T08:15:00Z',
     gewijzigdOp: '2026-11-25T09:02:00Z',
     verzuimperiode: { begindatum: '2026-10-27', einddatum: '2026-11-20' },
     aantalUrenVerzuim: 16.5,
     vermoedelijkeReden: 'Spijbelen',
     toelichting: 'Sinds de herfstvakantie vaak afwezig.\nGesprek met ouders gepland.',
-    leerling: {
-      bsn: BSN,
-      voornamen: 'Sanne Maria',
-      voorvoegsel: 'van den',
-      geslachtsnaam: 'Berg',
-      geboortedatum: '2011-03-14',
-      geslacht: 'V',
-      adres: { straatnaam: 'Oudegracht', huisnummer: 112, huisletter: 'a', postcode: '3511AX', woonplaats: 'Utrecht' },
-    },
-    instelling: { instellingscode: '21XY', vestigingsnummer: '01', onderwijslocatiecode: '123A456', naam: 'Voorbeeldcollege', sector: 'VO' },
-    melder: { naam: 'Petra de Vries', functie: 'Verzuimcoördinator', telefoonnummer: '030-1234567', emailadres: 'p.devries@voorbeeldcollege.example' },
+    leerling: { ...LEERLING, bsn: BSN, geslacht: 'V' },
+    instelling: { ...INSTELLING, onderwijslocatiecode: '123A456' },
     ...overrides,
-  };
+  });
 }
 
 function input(overrides: Partial<ComposeInput> = {}): ComposeInput {
@@ -45,9 +33,9 @@ function input(overrides: Partial<ComposeInput> = {}): ComposeInput {
     kind: 'Nieuw',
     melding: melding(),
     changes: [],
-    instance: { id: 'leerplicht', name: 'Leerplicht Utrecht', email: 'leerplicht@utrecht.example' },
+    instance: { id: 'leerplicht', ...INSTANCES.leerplicht },
     content: 'full',
-    municipality: { code: '0344', name: 'Utrecht' },
+    municipality: { code: MUNICIPALITY.code, name: MUNICIPALITY.name },
     ...overrides,
   };
 }
@@ -185,7 +173,7 @@ describe('composeMail: subject', () => {
 
 describe('composeMail: headers', () => {
   it('carries the routing facts for mail rules', () => {
-    expect(composeMail(input({ kind: 'Gewijzigd', instance: { id: 'zorg', name: 'Zorgteam', email: 'zorg@utrecht.example' } })).headers).toEqual({
+    expect(composeMail(input({ kind: 'Gewijzigd', instance: { id: 'zorg', ...INSTANCES.zorg } })).headers).toEqual({
       'X-Verzuim-Meldingsnummer': '2026004711',
       'X-Verzuim-Volgnummer': '57',
       'X-Verzuim-Soort': 'ZESTIEN_UUR',

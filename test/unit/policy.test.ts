@@ -9,53 +9,12 @@ import {
   type PreviousState,
 } from '../../src/policy/notification-policy.js';
 import type { MailKind } from '../../src/domain/mail.js';
+import { INSTANCES, LEERLING, melding, routingSection } from '../support/fixtures.js';
 
-// Fictional pupil; the BSN lies in the range reserved for tests.
-const BSN = '999990019';
+const BSN = LEERLING.bsn!;
 
 /** Routing as an administrator writes it, checked by the real schema. zorg shares leerplicht's address. */
-const routing: RoutingConfig = configSchema.shape.routing.parse({
-  instances: {
-    leerplicht: { name: 'Leerplicht Utrecht', email: 'leerplicht@utrecht.example' },
-    rmc: { name: 'Doorstroompunt regio Utrecht', email: 'doorstroompunt@utrecht.example' },
-    handhaving: { name: 'Team handhaving', email: 'handhaving@utrecht.example' },
-    zorg: { name: 'Zorgteam', email: 'leerplicht@utrecht.example' },
-  },
-  verzuimsoorten: {
-    ZESTIEN_UUR: 'leerplicht',
-    LANGDURIG_RELATIEF: 'zorg',
-    LUXE: 'handhaving',
-    DOORSTROOMPUNT_18PLUS: 'rmc',
-    OVERIG: 'leerplicht',
-  },
-  unknown: 'leerplicht',
-});
-
-function melding(overrides: Partial<Verzuimmelding> = {}): Verzuimmelding {
-  return {
-    meldingsnummer: '2026004711',
-    volgnummer: 10,
-    gemeentecode: '0344',
-    verzuimsoort: 'ZESTIEN_UUR',
-    status: 'GEREGISTREERD',
-    melddatum: '2026-11-24T09:15:00+01:00',
-    gewijzigdOp: '2026-11-24T09:15:00+01:00',
-    verzuimperiode: { begindatum: '2026-10-27' },
-    aantalUrenVerzuim: 16,
-    vermoedelijkeReden: 'Onbekend',
-    leerling: {
-      bsn: BSN,
-      voornamen: 'Sanne Maria',
-      voorvoegsel: 'van den',
-      geslachtsnaam: 'Berg',
-      geboortedatum: '2011-03-14',
-      adres: { straatnaam: 'Oudegracht', huisnummer: 112, huisletter: 'a', postcode: '3511AX', woonplaats: 'Utrecht' },
-    },
-    instelling: { instellingscode: '21XY', vestigingsnummer: '01', naam: 'Voorbeeldcollege', sector: 'VO' },
-    melder: { naam: 'Petra de Vries', functie: 'Verzuimcoördinator', telefoonnummer: '030-1234567', emailadres: 'p.devries@voorbeeldcollege.example' },
-    ...overrides,
-  };
-}
+const routing: RoutingConfig = configSchema.shape.routing.parse(routingSection({ instances: { zorg: { email: INSTANCES.leerplicht.email } } }));
 
 const base = melding();
 const prev = (overrides: Partial<Verzuimmelding>, knownBy: string[]): PreviousState => ({ melding: melding(overrides), knownBy });

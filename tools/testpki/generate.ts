@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { styleProfiles, type PkiStyle, type StyleProfile } from './profiles.js';
+import { styleProfiles, withKeyBits, type KeyBits, type PkiStyle, type StyleProfile } from './profiles.js';
 import {
   createRoot,
   generateKeyPair,
@@ -44,6 +44,8 @@ export interface TestPkiOptions {
   now?: Date;
   /** Also write the broken/ variants and the extra formats. Default true. */
   variants?: boolean;
+  /** Other key sizes than the style's real ones (G4: CA 4096, leaf 3072; G1: CA 4096, leaf 2048). */
+  keyBits?: KeyBits;
 }
 
 export interface TestPkiFiles {
@@ -83,8 +85,9 @@ const DEFAULTS = {
 
 export async function generateTestPki(options: TestPkiOptions): Promise<TestPkiFiles> {
   const style = options.style ?? DEFAULTS.style;
-  const profile = styleProfiles[style];
-  if (!profile) throw new Error(`Unknown test PKI style '${String(style)}': use 'G4' or 'G1'.`);
+  const styleProfile = styleProfiles[style];
+  if (!styleProfile) throw new Error(`Unknown test PKI style '${String(style)}': use 'G4' or 'G1'.`);
+  const profile = withKeyBits(styleProfile, options.keyBits);
   const clientOin = checkOin(options.clientOin ?? DEFAULTS.clientOin, 'clientOin');
   const serverOin = checkOin(options.serverOin ?? DEFAULTS.serverOin, 'serverOin');
   const municipalityName = (options.municipalityName ?? DEFAULTS.municipalityName).trim();

@@ -79,6 +79,25 @@ export const styleProfiles: Record<PkiStyle, StyleProfile> = {
   },
 };
 
+/** Key sizes that differ from a style's real ones. */
+export interface KeyBits {
+  /** The root, domain and TSP CA keys. */
+  ca?: number;
+  /** The client and server keys (and the broken variants' extra keys). */
+  leaf?: number;
+}
+
+/**
+ * The profile with other key sizes. Tests whose subject is not the key size use RSA 2048 throughout
+ * (TEST_KEY_BITS): an RSA 4096 key takes seconds to generate, a 2048 one a fraction of that.
+ */
+export function withKeyBits(profile: StyleProfile, bits: KeyBits = {}): StyleProfile {
+  return { ...profile, caKeyBits: bits.ca ?? profile.caKeyBits, leafKeyBits: bits.leaf ?? profile.leafKeyBits };
+}
+
+/** Small but still acceptable keys (the relay refuses leaves below RSA 2048), for fast test PKIs. */
+export const TEST_KEY_BITS: Required<KeyBits> = { ca: 2048, leaf: 2048 };
+
 /** Key generation parameters for a key of `bits` that will sign with this style's algorithm. */
 export function keyAlgorithmFor(profile: StyleProfile, bits: number): RsaHashedKeyGenParamsLike {
   return { ...profile.signature.keyAlgorithm, modulusLength: bits };

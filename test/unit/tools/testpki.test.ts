@@ -614,3 +614,14 @@ describe('option checks', () => {
     expect(existsSync(dir)).toBe(false);
   });
 });
+
+describe('keyBits', () => {
+  it('overrides the style’s key sizes, for test hierarchies whose key size is beside the point', async () => {
+    const dir = join(root, 'small');
+    const f = await generateTestPki({ dir, style: 'G4', now, variants: false, keyBits: { ca: 2048, leaf: 2048 } });
+    const { root: r, domain, tsp, client, server } = hierarchy(f);
+    for (const cert of [r, domain, tsp, client, server]) expect(bits(cert)).toBe(2048);
+    // Still a G4 hierarchy otherwise: RSASSA-PSS with SHA-512.
+    expect(signatureAlgorithm(client)).toMatchObject({ oid: '1.2.840.113549.1.1.10', saltLength: 64 });
+  });
+});
