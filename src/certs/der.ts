@@ -44,6 +44,16 @@ export interface Tlv {
 
 const CLASSES = ['universal', 'application', 'context', 'private'] as const;
 
+/** Where the end-of-contents octets of an indefinite-length element whose contents start at `pos` are. */
+function endOfContents(buf: Buffer, pos: number): number {
+  let p = pos;
+  while (!(buf[p] === 0 && buf[p + 1] === 0)) {
+    if (p + 2 > buf.length) throw new DerError('missing end-of-contents in indefinite-length ASN.1');
+    p = readTlv(buf, p).end;
+  }
+  return p;
+}
+
 /** Reads one element at `offset`. */
 export function readTlv(buf: Buffer, offset = 0): Tlv {
   let pos = offset;
@@ -72,14 +82,8 @@ export function readTlv(buf: Buffer, offset = 0): Tlv {
   if (first === 0x80) {
     if (!constructed) throw new DerError(`indefinite length on a primitive element at offset ${offset}`);
     contentStart = pos;
-    let p = pos;
-    for (;;) {
-      if (p + 2 > buf.length) throw new DerError('missing end-of-contents in indefinite-length ASN.1');
-      if (buf[p] === 0 && buf[p + 1] === 0) break;
-      p = readTlv(buf, p).end;
-    }
-    contentEnd = p;
-    end = p + 2;
+    contentEnd = endOfContents(buf, pos);
+    end = contentEnd + 2;
   } else {
     let length: number;
     if (first < 0x80) {
