@@ -11,7 +11,7 @@ import { TAG, children, readTlv, smallInteger, type DerError } from './der.js';
 import { certificatesFromPkcs7, isPkcs7 } from './pkcs7.js';
 import { Pkcs12Error, isPkcs12, unpackPkcs12 } from './pkcs12.js';
 import { CertificateError, PROBLEM, problemAt } from './problems.js';
-import { sameCertificate } from './x509-fields.js';
+import { certFields, sameCertificate } from './x509-fields.js';
 
 export { CertificateError, type CertificateProblem } from './problems.js';
 
@@ -111,7 +111,11 @@ function sniffDer(der: Buffer): DerKind {
 
 function parseCertificate(der: Buffer, file: string, which: string): X509Certificate {
   try {
-    return new X509Certificate(der);
+    const cert = new X509Certificate(der);
+    // Read the fields now: a certificate OpenSSL accepts but the field parser does not would
+    // otherwise surface later as an exception, not as a problem with this file.
+    certFields(cert);
+    return cert;
   } catch (err) {
     throw problem(
       PROBLEM.CERT_UNPARSABLE,
