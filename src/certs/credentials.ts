@@ -8,7 +8,7 @@ import type { TlsConfig } from '../config/schema.js';
 import { buildChainWith } from './chain.js';
 import { classifyRoot } from './hierarchy.js';
 import { inspectWithMaterial, type CertificateReport } from './inspect.js';
-import { CertificateError, PROBLEM, type CertificateProblem } from './problems.js';
+import { CertificateError, PROBLEM, problemAt, type CertificateProblem } from './problems.js';
 import { OID, certFields, commonName, isSelfSigned } from './x509-fields.js';
 
 export interface ClientCredentials {
@@ -32,7 +32,7 @@ export function loadClientCredentials(tls: TlsConfig, expectedOin: string, now: 
     throw new CertificateError(
       report.problems.length > 0
         ? report.problems
-        : [{ code: PROBLEM.LEAF_NOT_FOUND, message: 'no client certificate and key could be read', advice: 'check tls.cert and tls.key (or tls.pfx)' }],
+        : [problemAt(PROBLEM.LEAF_NOT_FOUND, {}, 'no client certificate and key could be read', 'check tls.cert and tls.key (or tls.pfx)')],
     );
   }
   // The root stays out: the server has its own copy, and sending it only costs bytes.
@@ -59,29 +59,33 @@ export function verifyServerChain(
 ): CertificateProblem[] {
   const [leaf, ...rest] = peerChain;
   if (!leaf) {
-    return [{ code: PROBLEM.CHAIN_INCOMPLETE, message: 'ROD presented no server certificate', advice: 'check rod.url: it must point to ROD\'s mutual-TLS endpoint' }];
+    return [problemAt(PROBLEM.CHAIN_INCOMPLETE, {}, 'ROD presented no server certificate', 'check rod.url: it must point to ROD\'s mutual-TLS endpoint')];
   }
   const subjectWord = "ROD's server certificate";
   const built = buildChainWith(leaf, rest, anchors, now, { whereToAdd: 'tls.trustAnchors', subjectWord, peer: true });
   const problems = [...built.problems];
   const eku = certFields(leaf).extKeyUsage;
   if (eku !== undefined && !eku.includes(OID.serverAuth)) {
-    problems.push({
-      code: PROBLEM.EKU_NO_SERVER_AUTH,
-      certificate: commonName(leaf),
-      message: `${subjectWord} '${commonName(leaf)}' is not meant for servers (no extended key usage serverAuth)`,
-      advice: 'check rod.url: it may point to the wrong host; otherwise contact DUO',
-    });
+    problems.push(
+      problemAt(
+        PROBLEM.EKU_NO_SERVER_AUTH,
+        { certificate: commonName(leaf) },
+        `${subjectWord} '${commonName(leaf)}' is not meant for servers (no extended key usage serverAuth)`,
+        'check rod.url: it may point to the wrong host; otherwise contact DUO',
+      ),
+    );
   }
   if (built.root && !allowUnknownRoots) {
     const root = classifyRoot(built.root);
     if (!root.known) {
-      problems.push({
-        code: PROBLEM.ROOT_UNKNOWN,
-        certificate: commonName(built.root),
-        message: `${subjectWord} chains to '${root.name}', which is not a published PKIoverheid root`,
-        advice: 'put only the PKIoverheid private roots from cert.pkioverheid.nl in tls.trustAnchors; for a TRIAL or test ROD set tls.allowUnknownRoots: true',
-      });
+      problems.push(
+        problemAt(
+          PROBLEM.ROOT_UNKNOWN,
+          { certificate: commonName(built.root) },
+          `${subjectWord} chains to '${root.name}', which is not a published PKIoverheid root`,
+          'put only the PKIoverheid private roots from cert.pkioverheid.nl in tls.trustAnchors; for a TRIAL or test ROD set tls.allowUnknownRoots: true',
+        ),
+      );
     }
   }
   return problems;

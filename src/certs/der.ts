@@ -21,17 +21,8 @@ export const TAG = {
   OCTET_STRING: 0x04,
   NULL: 0x05,
   OID: 0x06,
-  UTF8_STRING: 0x0c,
   SEQUENCE: 0x30,
   SET: 0x31,
-  NUMERIC_STRING: 0x12,
-  PRINTABLE_STRING: 0x13,
-  TELETEX_STRING: 0x14,
-  IA5_STRING: 0x16,
-  UTC_TIME: 0x17,
-  GENERALIZED_TIME: 0x18,
-  VISIBLE_STRING: 0x1a,
-  UNIVERSAL_STRING: 0x1c,
   BMP_STRING: 0x1e,
 } as const;
 
@@ -52,6 +43,16 @@ export interface Tlv {
 }
 
 const CLASSES = ['universal', 'application', 'context', 'private'] as const;
+
+/** Where the end-of-contents octets of an indefinite-length element whose contents start at `pos` are. */
+function endOfContents(buf: Buffer, pos: number): number {
+  let p = pos;
+  while (!(buf[p] === 0 && buf[p + 1] === 0)) {
+    if (p + 2 > buf.length) throw new DerError('missing end-of-contents in indefinite-length ASN.1');
+    p = readTlv(buf, p).end;
+  }
+  return p;
+}
 
 /** Reads one element at `offset`. */
 export function readTlv(buf: Buffer, offset = 0): Tlv {
@@ -81,14 +82,8 @@ export function readTlv(buf: Buffer, offset = 0): Tlv {
   if (first === 0x80) {
     if (!constructed) throw new DerError(`indefinite length on a primitive element at offset ${offset}`);
     contentStart = pos;
-    let p = pos;
-    for (;;) {
-      if (p + 2 > buf.length) throw new DerError('missing end-of-contents in indefinite-length ASN.1');
-      if (buf[p] === 0 && buf[p + 1] === 0) break;
-      p = readTlv(buf, p).end;
-    }
-    contentEnd = p;
-    end = p + 2;
+    contentEnd = endOfContents(buf, pos);
+    end = contentEnd + 2;
   } else {
     let length: number;
     if (first < 0x80) {
@@ -175,53 +170,6 @@ export function smallInteger(tlv: Tlv): number {
   let v = 0;
   for (const byte of tlv.content) v = v * 256 + byte;
   return v;
-}
-
-/** A string of any of the ASN.1 string types found in certificate names. */
-export function text(tlv: Tlv): string {
-  const b = tlv.content;
-  switch (tlv.tag) {
-    case TAG.UTF8_STRING:
-      return b.toString('utf8');
-    case TAG.PRINTABLE_STRING:
-    case TAG.IA5_STRING:
-    case TAG.NUMERIC_STRING:
-    case TAG.VISIBLE_STRING:
-    case TAG.TELETEX_STRING:
-      return b.toString('latin1');
-    case TAG.BMP_STRING: {
-      const swapped = Buffer.from(b);
-      swapped.swap16();
-      return swapped.toString('utf16le');
-    }
-    case TAG.UNIVERSAL_STRING: {
-      let s = '';
-      for (let i = 0; i + 3 < b.length; i += 4) s += String.fromCodePoint(b.readUInt32BE(i));
-      return s;
-    }
-    default:
-      return b.toString('hex');
-  }
-}
-
-/** UTCTime or GeneralizedTime as a Date (certificates use the Z form). */
-export function time(tlv: Tlv): Date {
-  const s = tlv.content.toString('latin1');
-  let m: RegExpMatchArray | null;
-  if (tlv.tag === TAG.UTC_TIME) {
-    m = s.match(/^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?Z$/);
-    if (!m) throw new DerError(`unsupported UTCTime "${s}"`);
-    const yy = Number(m[1]);
-    // RFC 5280: YY >= 50 means 19YY.
-    return new Date(Date.UTC(yy >= 50 ? 1900 + yy : 2000 + yy, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0)));
-  }
-  if (tlv.tag === TAG.GENERALIZED_TIME) {
-    m = s.match(/^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?(?:\.(\d+))?Z$/);
-    if (!m) throw new DerError(`unsupported GeneralizedTime "${s}"`);
-    const ms = m[7] ? Math.round(Number(`0.${m[7]}`) * 1000) : 0;
-    return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0), ms));
-  }
-  throw new DerError('expected a time');
 }
 
 // --- writing (definite lengths only: what we write is DER) ---

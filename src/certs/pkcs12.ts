@@ -2,14 +2,15 @@
  * Unpacking a PKCS#12 (.p12/.pfx) file: the password-derived MAC, the encrypted bags, the
  * certificates and the private key.
  *
- * The structure is walked here on the original bytes; node-forge only supplies the PKCS#12 key
- * derivation and the legacy ciphers (3DES, RC2, PBES2). forge's own PKCS#12 reader would hand back
- * re-encoded certificates and refuses EC keys; OpenSSL 3 (Node) refuses the RC2-40 files that older
- * Windows exports still produce.
+ * The structure is walked here on the original bytes, and the MAC checked with Node; only the
+ * ciphers go to node-forge (legacy-pbe.ts). forge's own PKCS#12 reader would hand back re-encoded
+ * certificates and refuses EC keys; OpenSSL 3 (Node) refuses the RC2-40 files that older Windows
+ * exports still produce.
  */
 import { createHmac, createPrivateKey, timingSafeEqual, type KeyObject } from 'node:crypto';
-import forge from 'node-forge';
 import { DerError, TAG, children, expectTag, octets, oid, readTlv, smallInteger, type Tlv } from './der.js';
+import { UnsupportedCipher, decryptPbe } from './legacy-pbe.js';
+import { pkcs12Kdf, type Pkcs12Hash } from './pkcs12-kdf.js';
 
 const OID_DATA = '1.2.840.113549.1.7.1';
 const OID_ENCRYPTED_DATA = '1.2.840.113549.1.7.6';
@@ -18,13 +19,11 @@ const OID_SHROUDED_KEY_BAG = '1.2.840.113549.1.12.10.1.2';
 const OID_CERT_BAG = '1.2.840.113549.1.12.10.1.3';
 const OID_SAFE_CONTENTS_BAG = '1.2.840.113549.1.12.10.1.6';
 const OID_X509_CERTIFICATE = '1.2.840.113549.1.9.22.1';
-const OID_PBES2 = '1.2.840.113549.1.5.13';
-
-const MAC_DIGESTS: Record<string, { node: string; forge: () => forge.md.MessageDigest; bytes: number }> = {
-  '1.3.14.3.2.26': { node: 'sha1', forge: () => forge.md.sha1.create(), bytes: 20 },
-  '2.16.840.1.101.3.4.2.1': { node: 'sha256', forge: () => forge.md.sha256.create(), bytes: 32 },
-  '2.16.840.1.101.3.4.2.2': { node: 'sha384', forge: () => forge.md.sha384.create(), bytes: 48 },
-  '2.16.840.1.101.3.4.2.3': { node: 'sha512', forge: () => forge.md.sha512.create(), bytes: 64 },
+const MAC_DIGESTS: Record<string, { hash: Pkcs12Hash; bytes: number }> = {
+  '1.3.14.3.2.26': { hash: 'sha1', bytes: 20 },
+  '2.16.840.1.101.3.4.2.1': { hash: 'sha256', bytes: 32 },
+  '2.16.840.1.101.3.4.2.2': { hash: 'sha384', bytes: 48 },
+  '2.16.840.1.101.3.4.2.3': { hash: 'sha512', bytes: 64 },
 };
 
 /** Why a PKCS#12 file could not be unpacked; read.ts turns this into a problem with advice. */
@@ -55,16 +54,6 @@ export function isPkcs12(der: Buffer): boolean {
     return false;
   }
 }
-
-interface CipherLike {
-  update(data: forge.util.ByteBuffer): void;
-  finish(): boolean;
-  output: forge.util.ByteBuffer;
-}
-// forge's typings omit the PBE helpers it uses for PKCS#12 itself.
-const pbe = (forge.pki as unknown as { pbe: { getCipher(oid: string, params: forge.asn1.Asn1, password: string): CipherLike } }).pbe;
-
-const binary = (b: Buffer) => b.toString('binary');
 
 /**
  * Unpacks the file. An empty or absent passphrase is tried both as the empty password and as no
@@ -101,9 +90,8 @@ function macMatches(macData: Tlv, authSafe: Buffer, password: string | null): bo
   const hash = MAC_DIGESTS[oid(algOid!)];
   if (!hash) throw new Pkcs12Error('unsupported', `the MAC uses an unsupported digest (${oid(algOid!)})`);
   const iterations = iterTlv ? smallInteger(iterTlv) : 1;
-  const salt = forge.util.createBuffer(binary(octets(saltTlv!)));
-  const key = forge.pkcs12.generateKey(password, salt, 3, iterations, hash.bytes, hash.forge());
-  const mac = createHmac(hash.node, Buffer.from(key.getBytes(), 'binary')).update(authSafe).digest();
+  const key = pkcs12Kdf(password, octets(saltTlv!), 3, iterations, hash.bytes, hash.hash);
+  const mac = createHmac(hash.hash, key).update(authSafe).digest();
   const expected = octets(digest!);
   return mac.length === expected.length && timingSafeEqual(mac, expected);
 }
@@ -137,23 +125,18 @@ function decryptEncryptedData(encryptedData: Tlv, password: string | null, macVe
 
 function decrypt(algorithm: Tlv, ciphertext: Buffer, password: string | null, macVerified: boolean): Buffer {
   const [algOidTlv, params] = children(algorithm);
-  const algOid = oid(algOidTlv!);
-  // PBES2 derives from the password's UTF-8 bytes; the PKCS#12 PBEs from its BMPString, which forge
-  // builds from the JavaScript string itself.
-  const pw = algOid === OID_PBES2 ? forge.util.encodeUtf8(password ?? '') : (password ?? '');
-  let cipher: CipherLike;
+  let plain: Buffer | undefined;
   try {
-    cipher = pbe.getCipher(algOid, forge.asn1.fromDer(binary(params!.bytes)), pw);
+    plain = decryptPbe(oid(algOidTlv!), params!.bytes, ciphertext, password);
   } catch (err) {
-    throw new Pkcs12Error('unsupported', `encryption algorithm ${algOid} is not supported (${(err as Error).message})`);
+    if (err instanceof UnsupportedCipher) throw new Pkcs12Error('unsupported', err.message);
+    throw err;
   }
-  cipher.update(forge.util.createBuffer(binary(ciphertext)));
-  if (!cipher.finish()) {
-    throw macVerified
-      ? new Pkcs12Error('unsupported', 'decryption failed although the MAC matched')
-      : new Pkcs12Error('bad-passphrase', 'decryption failed: wrong passphrase');
-  }
-  return Buffer.from(cipher.output.getBytes(), 'binary');
+  if (plain) return plain;
+  // With a matching MAC the password is right, so a failing decryption is the file's fault.
+  throw macVerified
+    ? new Pkcs12Error('unsupported', 'decryption failed although the MAC matched')
+    : new Pkcs12Error('bad-passphrase', 'decryption failed: wrong passphrase');
 }
 
 function readSafeContents(bytes: Buffer, password: string | null, macVerified: boolean, out: Pkcs12Contents): void {

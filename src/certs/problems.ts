@@ -3,6 +3,7 @@
  * wrong and what to do. One code per kind of problem, so that tests, logs and the audit trail can tell
  * them apart without parsing sentences.
  */
+import path from 'node:path';
 
 export interface CertificateProblem {
   /** Stable identifier, e.g. 'CERT_EXPIRED'. */
@@ -24,9 +25,6 @@ export class CertificateError extends Error {
     this.name = 'CertificateError';
   }
 }
-
-/** Exit status for "the certificate setup is not usable". */
-export const EXIT_CERTIFICATE = 2;
 
 export const PROBLEM = {
   // Reading files
@@ -83,4 +81,25 @@ export type ProblemCode = (typeof PROBLEM)[keyof typeof PROBLEM];
 /** One line: what is wrong, then what to do. */
 export function describeProblem(p: CertificateProblem): string {
   return `${p.message} — ${p.advice}`;
+}
+
+/** Where a problem is: the file (absolute) and, when it is about one certificate, that certificate's name. */
+export interface ProblemPlace {
+  file?: string | undefined;
+  certificate?: string | undefined;
+}
+
+/**
+ * The one way problems are made, so that every message starts with the file's name (the
+ * administrator may have several certificate files open) and the place is also kept as data.
+ */
+export function problemAt(code: string, place: ProblemPlace, message: string, advice: string): CertificateProblem {
+  const { file, certificate } = place;
+  return {
+    code,
+    ...(file !== undefined && { file }),
+    ...(certificate !== undefined && { certificate }),
+    message: file ? `${path.basename(file)}: ${message}` : message,
+    advice,
+  };
 }

@@ -7,12 +7,11 @@
  */
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { TAG, children, readTlv, smallInteger, type DerError } from './der.js';
 import { certificatesFromPkcs7, isPkcs7 } from './pkcs7.js';
 import { Pkcs12Error, isPkcs12, unpackPkcs12 } from './pkcs12.js';
-import { CertificateError, PROBLEM, type CertificateProblem } from './problems.js';
-import { sameCertificate } from './x509-fields.js';
+import { CertificateError, PROBLEM, problemAt } from './problems.js';
+import { certFields, sameCertificate } from './x509-fields.js';
 
 export { CertificateError, type CertificateProblem } from './problems.js';
 
@@ -28,7 +27,7 @@ export interface ReadOptions {
 }
 
 function problem(code: string, file: string, message: string, advice: string): CertificateError {
-  return new CertificateError([{ code, file, message: `${path.basename(file)}: ${message}`, advice }]);
+  return new CertificateError([problemAt(code, { file }, message, advice)]);
 }
 
 function readBytes(file: string, setting: string): Buffer {
@@ -112,7 +111,11 @@ function sniffDer(der: Buffer): DerKind {
 
 function parseCertificate(der: Buffer, file: string, which: string): X509Certificate {
   try {
-    return new X509Certificate(der);
+    const cert = new X509Certificate(der);
+    // Read the fields now: a certificate OpenSSL accepts but the field parser does not would
+    // otherwise surface later as an exception, not as a problem with this file.
+    certFields(cert);
+    return cert;
   } catch (err) {
     throw problem(
       PROBLEM.CERT_UNPARSABLE,

@@ -1,11 +1,12 @@
 /**
  * What Node's X509Certificate does not tell us (or tells differently per Node version): the name
  * attributes one by one (the OIN is the subject serialNumber), the signature algorithm with its PSS
- * hash, the extended key usages, the CA flag and the dates as Dates. Read from the certificate's own
- * DER bytes, so the answer is the same on Node 20 and Node 24.
+ * hash, the extended key usages, the CA flag and the dates as Dates. @peculiar/x509 reads them from
+ * the certificate's own DER bytes, so the answer is the same on Node 20 and Node 24; Node's object
+ * stays the certificate itself (its exact bytes for thumbprints and DUO, its OpenSSL for signatures).
  */
 import { createHash, type X509Certificate } from 'node:crypto';
-import { TAG, children, expectTag, octets, oid, readSingle, text, time, type Tlv } from './der.js';
+import { x509 } from './peculiar.js';
 
 export const OID = {
   commonName: '2.5.4.3',
@@ -13,14 +14,14 @@ export const OID = {
   country: '2.5.4.6',
   organization: '2.5.4.10',
   organizationIdentifier: '2.5.4.97',
-  basicConstraints: '2.5.29.19',
-  keyUsage: '2.5.29.15',
-  extKeyUsage: '2.5.29.37',
   serverAuth: '1.3.6.1.5.5.7.3.1',
   clientAuth: '1.3.6.1.5.5.7.3.2',
-  rsassaPss: '1.2.840.113549.1.1.10',
 } as const;
 
+/**
+ * Our labels, not the library's: it prints the OIN's type as "2.5.4.5" and e-mail as "E", and the
+ * subject strings in reports and logs have always said "serialNumber=" and "emailAddress=".
+ */
 const ATTRIBUTE_LABELS: Record<string, string> = {
   '2.5.4.3': 'CN',
   '2.5.4.4': 'SN',
@@ -34,37 +35,22 @@ const ATTRIBUTE_LABELS: Record<string, string> = {
   '2.5.4.12': 'title',
   '2.5.4.17': 'postalCode',
   '2.5.4.42': 'GN',
+  '2.5.4.43': 'initials',
   '2.5.4.97': 'organizationIdentifier',
   '1.2.840.113549.1.9.1': 'emailAddress',
   '0.9.2342.19200300.100.1.1': 'UID',
   '0.9.2342.19200300.100.1.25': 'DC',
 };
+const LABEL_OIDS: Record<string, string> = Object.fromEntries(Object.entries(ATTRIBUTE_LABELS).map(([id, label]) => [label, id]));
 
-const HASHES: Record<string, string> = {
-  '1.3.14.3.2.26': 'SHA-1',
-  '2.16.840.1.101.3.4.2.4': 'SHA-224',
-  '2.16.840.1.101.3.4.2.1': 'SHA-256',
-  '2.16.840.1.101.3.4.2.2': 'SHA-384',
-  '2.16.840.1.101.3.4.2.3': 'SHA-512',
-};
-
-const SIGNATURE_ALGORITHMS: Record<string, string> = {
+/** Algorithms the library reports only by OID (it cannot verify with them); named as OpenSSL does. */
+const OTHER_SIGNATURE_ALGORITHMS: Record<string, string> = {
   '1.2.840.113549.1.1.4': 'md5WithRSAEncryption',
-  '1.2.840.113549.1.1.5': 'sha1WithRSAEncryption',
   '1.2.840.113549.1.1.14': 'sha224WithRSAEncryption',
-  '1.2.840.113549.1.1.11': 'sha256WithRSAEncryption',
-  '1.2.840.113549.1.1.12': 'sha384WithRSAEncryption',
-  '1.2.840.113549.1.1.13': 'sha512WithRSAEncryption',
-  '1.2.840.10045.4.1': 'ecdsa-with-SHA1',
-  '1.2.840.10045.4.3.2': 'ecdsa-with-SHA256',
-  '1.2.840.10045.4.3.3': 'ecdsa-with-SHA384',
-  '1.2.840.10045.4.3.4': 'ecdsa-with-SHA512',
-  '1.3.101.112': 'Ed25519',
+  '1.2.840.10045.4.3.1': 'ecdsa-with-SHA224',
   '1.3.101.113': 'Ed448',
 };
-
-/** Signature algorithms whose hash no longer protects a certificate. */
-const WEAK_SIGNATURE_OIDS = new Set(['1.2.840.113549.1.1.4', '1.2.840.113549.1.1.5', '1.2.840.10045.4.1']);
+const MD5_WITH_RSA = '1.2.840.113549.1.1.4';
 
 export interface NameAttribute {
   oid: string;
@@ -94,82 +80,57 @@ const cache = new WeakMap<X509Certificate, CertFields>();
 export function certFields(cert: X509Certificate): CertFields {
   let fields = cache.get(cert);
   if (!fields) {
-    fields = parseFields(cert.raw);
+    fields = parseFields(new x509.X509Certificate(cert.raw));
     cache.set(cert, fields);
   }
   return fields;
 }
 
-function parseName(tlv: Tlv): NameAttribute[] {
-  const out: NameAttribute[] = [];
-  for (const rdn of children(expectTag(tlv, TAG.SEQUENCE, 'Name'))) {
-    for (const atv of children(rdn)) {
-      const [type, value] = children(atv);
-      const id = oid(expectTag(type, TAG.OID, 'attribute type'));
-      out.push({ oid: id, label: ATTRIBUTE_LABELS[id] ?? id, value: value ? text(value) : '' });
-    }
-  }
-  return out;
+/** In certificate order. A multi-valued RDN comes out grouped by type (the library's JSON form). */
+function attributes(name: x509.Name): NameAttribute[] {
+  const labelled = new x509.Name(name.toArrayBuffer(), LABEL_OIDS);
+  return labelled.toJSON().flatMap((rdn) =>
+    Object.entries(rdn).flatMap(([label, values]) => values.map((value) => ({ oid: LABEL_OIDS[label] ?? label, label, value }))),
+  );
 }
 
-function algorithmName(algorithm: Tlv): string {
-  const [idTlv, params] = children(algorithm);
-  const id = oid(expectTag(idTlv, TAG.OID, 'algorithm'));
-  if (id === OID.rsassaPss) {
-    // RSASSA-PSS-params: [0] hashAlgorithm (default SHA-1), [1] maskGen, [2] saltLength, [3] trailer.
-    let hash = 'SHA-1';
-    if (params && params.tag === TAG.SEQUENCE) {
-      for (const p of children(params)) {
-        if (p.tag === 0xa0) {
-          const [alg] = children(p);
-          const [h] = alg ? children(alg) : [];
-          if (h) hash = HASHES[oid(h)] ?? oid(h);
-        }
-      }
-    }
-    return `RSASSA-PSS (${hash})`;
-  }
-  return SIGNATURE_ALGORITHMS[id] ?? id;
+interface WebSignatureAlgorithm {
+  name: string;
+  hash?: { name: string };
 }
 
-function parseFields(raw: Buffer): CertFields {
-  const cert = expectTag(readSingle(raw), TAG.SEQUENCE, 'Certificate');
-  const [tbsTlv, sigAlg] = children(cert);
-  const tbs = children(expectTag(tbsTlv, TAG.SEQUENCE, 'TBSCertificate'));
-  let i = tbs[0]?.tag === 0xa0 ? 1 : 0; // explicit version
-  i++; // serialNumber
-  i++; // signature (inner copy of the algorithm)
-  const issuer = parseName(tbs[i++]!);
-  const [nb, na] = children(expectTag(tbs[i++], TAG.SEQUENCE, 'Validity'));
-  const subject = parseName(tbs[i++]!);
-  i++; // subjectPublicKeyInfo
+/** OpenSSL's names ('sha256WithRSAEncryption') and ours for PSS ('RSASSA-PSS (SHA-512)'). */
+function signatureAlgorithmName(alg: WebSignatureAlgorithm): string {
+  // RFC 4055: PSS without parameters hashes with SHA-1.
+  const hash = alg.hash?.name ?? 'SHA-1';
+  switch (alg.name) {
+    case 'RSA-PSS':
+      return `RSASSA-PSS (${hash})`;
+    case 'RSASSA-PKCS1-v1_5':
+      return `${hash.replace('-', '').toLowerCase()}WithRSAEncryption`;
+    case 'ECDSA':
+      return `ecdsa-with-${hash.replace('-', '')}`;
+    default:
+      return OTHER_SIGNATURE_ALGORITHMS[alg.name] ?? alg.name;
+  }
+}
+
+function parseFields(cert: x509.X509Certificate): CertFields {
+  const alg = cert.signatureAlgorithm as WebSignatureAlgorithm;
+  const eku = cert.getExtension(x509.ExtendedKeyUsageExtension);
+  const keyUsage = cert.getExtension(x509.KeyUsagesExtension);
   const fields: CertFields = {
-    subject,
-    issuer,
-    notBefore: time(nb!),
-    notAfter: time(na!),
-    signatureAlgorithm: algorithmName(expectTag(sigAlg, TAG.SEQUENCE, 'signatureAlgorithm')),
-    weakSignature: WEAK_SIGNATURE_OIDS.has(oid(children(sigAlg!)[0]!)),
-    isCa: false,
+    subject: attributes(cert.subjectName),
+    issuer: attributes(cert.issuerName),
+    notBefore: cert.notBefore,
+    notAfter: cert.notAfter,
+    signatureAlgorithm: signatureAlgorithmName(alg),
+    // As before the switch to the library: PSS is not judged by its hash (no TSP issues PSS with SHA-1).
+    weakSignature: alg.name === MD5_WITH_RSA || (alg.hash?.name === 'SHA-1' && alg.name !== 'RSA-PSS'),
+    isCa: cert.getExtension(x509.BasicConstraintsExtension)?.ca ?? false,
   };
-  const extensionsTlv = tbs.slice(i).find((t) => t.tag === 0xa3);
-  if (extensionsTlv) {
-    const [list] = children(extensionsTlv);
-    for (const ext of children(expectTag(list, TAG.SEQUENCE, 'Extensions'))) {
-      const parts = children(ext);
-      const id = oid(parts[0]!);
-      const value = readSingle(octets(parts[parts.length - 1]!));
-      if (id === OID.basicConstraints) {
-        const first = children(value)[0];
-        fields.isCa = first !== undefined && first.tag === 0x01 && first.content[0] !== 0;
-      } else if (id === OID.extKeyUsage) {
-        fields.extKeyUsage = children(value).map(oid);
-      } else if (id === OID.keyUsage) {
-        // BIT STRING: first octet counts unused bits; keyCertSign is bit 5 of the first data octet.
-        fields.keyCertSign = ((value.content[1] ?? 0) & 0x04) !== 0;
-      }
-    }
-  }
+  if (eku) fields.extKeyUsage = eku.usages.map(String);
+  if (keyUsage) fields.keyCertSign = (keyUsage.usages & x509.KeyUsageFlags.keyCertSign) !== 0;
   return fields;
 }
 

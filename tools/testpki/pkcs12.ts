@@ -9,6 +9,7 @@
  *   and an HMAC-SHA-1 MAC. Not RC2-40, which OpenSSL 3 only reads with its legacy provider.
  */
 import { createCipheriv, createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { pkcs12Kdf } from '../../src/certs/pkcs12-kdf.js';
 import {
   encodeBmpString as bmpString,
   encodeExplicit as explicit,
@@ -157,48 +158,4 @@ function macData(authenticatedSafe: Buffer, password: string, hash: 'sha1' | 'sh
     octetString(salt),
     integer(ITERATIONS),
   );
-}
-
-/**
- * The key derivation of RFC 7292 appendix B.2. `purpose` 1 makes a cipher key, 2 an IV, 3 a MAC key.
- * The password enters as a BMPString with a terminating zero character.
- */
-export function pkcs12Kdf(
-  password: string,
-  salt: Uint8Array,
-  purpose: 1 | 2 | 3,
-  iterations: number,
-  length: number,
-  hash: 'sha1' | 'sha256',
-): Buffer {
-  const u = hash === 'sha256' ? 32 : 20; // digest length
-  const v = 64; // block length of SHA-1 and SHA-256
-  const passwordBytes = Buffer.concat([Buffer.from(password, 'utf16le').swap16(), Buffer.alloc(2)]);
-  const fill = (bytes: Uint8Array): Buffer => {
-    if (bytes.length === 0) return Buffer.alloc(0);
-    const out = Buffer.alloc(v * Math.ceil(bytes.length / v));
-    for (let i = 0; i < out.length; i++) out[i] = bytes[i % bytes.length] as number;
-    return out;
-  };
-  const diversifier = Buffer.alloc(v, purpose);
-  const input = Buffer.concat([fill(salt), fill(passwordBytes)]);
-
-  const output: Buffer[] = [];
-  for (let produced = 0; produced < length; produced += u) {
-    let block = createHash(hash).update(diversifier).update(input).digest();
-    for (let round = 1; round < iterations; round++) block = createHash(hash).update(block).digest();
-    output.push(block);
-
-    // Input_j = (Input_j + B + 1) mod 2^(8v), with B the block repeated to v bytes.
-    const b = fill(block).subarray(0, v);
-    for (let offset = 0; offset < input.length; offset += v) {
-      let carry = 1;
-      for (let i = v - 1; i >= 0; i--) {
-        const sum = (input[offset + i] as number) + (b[i] as number) + carry;
-        input[offset + i] = sum & 0xff;
-        carry = sum >> 8;
-      }
-    }
-  }
-  return Buffer.concat(output).subarray(0, length);
 }

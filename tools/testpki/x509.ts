@@ -6,7 +6,7 @@
  * can, and @peculiar/x509 builds the certificate around it, writing the PSS parameters into the
  * AlgorithmIdentifier.
  */
-import './reflect-metadata.js';
+import '../../src/certs/reflect-metadata.js';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
