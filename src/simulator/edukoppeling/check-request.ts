@@ -4,7 +4,7 @@
  * (faults.ts holds the code per rule); a request that passes every check is
  * returned as what the handlers need, read from the verified message only.
  */
-import { X509Certificate } from 'node:crypto';
+import { constants, verify, X509Certificate } from 'node:crypto';
 import type { Document, Element } from '@xmldom/xmldom';
 import { SignedXml } from 'xml-crypto';
 import {
@@ -424,6 +424,7 @@ export function checkKeyInfo(signature: Element, token: Element): void {
 export function checkSignatureVerifies(text: string, signature: Element, certificate: Buffer): void {
   // xml-crypto does not follow a SecurityTokenReference: the certificate is handed over, KeyInfo is never read.
   const verifier = new SignedXml({ publicCert: pemOfDer(certificate), idMode: 'wssecurity', getCertFromKeyInfo: () => null });
+  verifier.SignatureAlgorithms[ALG.rsaSha256] = Pkcs1v15Sha256;
   let valid = false;
   try {
     verifier.loadSignature(signature as unknown as Parameters<SignedXml["loadSignature"]>[0]);
@@ -433,6 +434,26 @@ export function checkSignatureVerifies(text: string, signature: Element, certifi
   }
   if (!valid) violation('EK0031', 'checkSignatureVerifies', 'a digest does not match');
   if (verifier.getSignedReferences().length !== 6) violation('EK0031', 'checkSignatureVerifies', 'not every reference was verified');
+}
+
+/**
+ * RSA-SHA256 with PKCS#1 v1.5 padding only. xml-crypto's own verifier lets the key decide the padding,
+ * so a key marked RSA-PSS would be verified with PSS, which Edukoppeling does not accept.
+ */
+class Pkcs1v15Sha256 {
+  getAlgorithmName(): string {
+    return ALG.rsaSha256;
+  }
+  getSignature(): string {
+    throw new Error('verification only');
+  }
+  verifySignature(material: string, key: string, signatureValue: string): boolean {
+    try {
+      return verify('sha256', Buffer.from(material), { key, padding: constants.RSA_PKCS1_PADDING }, Buffer.from(signatureValue, 'base64'));
+    } catch {
+      return false;
+    }
+  }
 }
 
 // Rule 7 ------------------------------------------------------------------
