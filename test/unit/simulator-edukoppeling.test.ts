@@ -6,7 +6,9 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { simulatorCommand } from '../../src/app/commands/simulator.js';
+import type { Logger, LogFields } from '../../src/observability/log.js';
 import { childElements, meldingFromXml, readResponseBody, textOf } from '../../src/feed/edukoppeling/contract.js';
 import { SimulatedFeed } from '../../src/simulator/feed.js';
 import { MeldingGenerator, advanceFeed } from '../../src/simulator/generate.js';
@@ -498,5 +500,59 @@ describe('injections for the client\'s tests', () => {
   it('refuses an unknown forgery name', async () => {
     const simulator = await start();
     expect(() => simulator.edukoppeling!.forgeNext('nonsense' as Forgery)).toThrow(/unknown forgery/);
+  });
+});
+
+describe('verzuim-relay simulator --protocol edukoppeling', () => {
+  function capture(): { logger: Logger; lines: LogFields[] } {
+    const lines: LogFields[] = [];
+    const at = (level: string) => (event: string, fields: LogFields = {}) => void lines.push({ level, event, ...fields });
+    const logger: Logger = { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'), child: () => logger, flush() {} };
+    return { logger, lines };
+  }
+  const base = () => ['--cert', pki.serverCert, '--key', pki.serverKey, '--client-ca', pki.trustAnchors, '--port', '0'];
+
+  it('serves SOAP at the given path, signs with the given certificate and logs refusals with their rule', async () => {
+    const { logger, lines } = capture();
+    const stop = new AbortController();
+    const errors: string[] = [];
+    const run = simulatorCommand(
+      [...base(), '--protocol', 'edukoppeling', '--soap-path', '/soap/verzuim', '--oin', CLIENT_OIN, '--meldingen', '6', '--signing-cert', pki.serverCert, '--signing-key', pki.serverKey],
+      { logger, signal: stop.signal, err: (t) => errors.push(t) },
+    );
+    const listening = await vi.waitFor(() => {
+      const line = lines.find((l) => l.event === 'simulator.listening');
+      if (!line) throw new Error('not listening yet');
+      return line;
+    });
+    expect(errors).toEqual([]);
+    expect(listening).toMatchObject({ protocol: 'edukoppeling' });
+    const url = String(listening.url);
+    expect(url).toMatch(/^https:\/\/localhost:\d+\/soap\/verzuim$/);
+    const ok = await request(url, { method: 'POST', dispatcher: agent, ...(({ xml, headers }) => ({ body: xml, headers }))(req({ fields: { gemeentecode: '0344', vanafVolgnummer: 0, maximumAantal: 500 } })) });
+    const text = await ok.body.text();
+    expect(ok.statusCode).toBe(200);
+    expect(verifyResponse(text).valid).toBe(true);
+    const refused = await request(url, { method: 'POST', dispatcher: agent, body: req().xml, headers: { 'content-type': 'text/xml' } });
+    await refused.body.text();
+    expect(refused.statusCode).toBe(500);
+    stop.abort();
+    expect(await run).toBe(0);
+    expect(lines.find((l) => l.event === 'simulator.edukoppeling.refused')).toMatchObject({ faultcode: 'Client.DK0002', check: 'checkContentType' });
+  });
+
+  it('refuses Edukoppeling options without --protocol edukoppeling, and bad values', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--duo-oin', DUO_OIN], /--duo-oin needs --protocol edukoppeling/],
+      [['--protocol', 'soap'], /--protocol/],
+      [['--protocol', 'edukoppeling', '--duo-oin', '123'], /--duo-oin.*20 digits/],
+      [['--protocol', 'edukoppeling', '--acting-for', 'x'], /--acting-for.*20 digits/],
+      [['--protocol', 'edukoppeling', '--signing-cert', pki.serverCert], /--signing-cert and --signing-key go together/],
+    ];
+    for (const [argv, message] of cases) {
+      const err: string[] = [];
+      expect(await simulatorCommand([...base(), ...argv], { err: (t) => err.push(t), logger: capture().logger })).toBe(64);
+      expect(err.join('\n')).toMatch(message);
+    }
   });
 });

@@ -36,8 +36,8 @@ export interface EdukoppelingOptions {
   /** For the 'untrusted-signer' forgery: a certificate outside the anchors. */
   untrustedSigner?: ResponseSigner;
   /**
-   * The OINs (wsa:From) the holder of a TLS certificate may act for, keyed by the OIN in that certificate.
-   * A certificate may always act for its own OIN; any other is EK0030.
+   * The OINs (wsa:From) the holder of a TLS certificate may act for, keyed by the OIN in that certificate
+   * ('*': any certificate). A certificate may always act for its own OIN; any other is EK0030.
    */
   actingFor?: Readonly<Record<string, readonly string[]>>;
   /** Allowed clock difference for a request's Timestamp Created (default 300 s). */
@@ -159,6 +159,13 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** A certificate acts for its own OIN, and for those ROD registered for it (or for every certificate, under '*'). */
+export function mayActFor(actingFor: Readonly<Record<string, readonly string[]>>, tlsOin: string | undefined, fromOin: string): boolean {
+  if (tlsOin === fromOin) return true;
+  if ((actingFor['*'] ?? []).includes(fromOin)) return true;
+  return tlsOin !== undefined && Object.hasOwn(actingFor, tlsOin) && (actingFor[tlsOin] ?? []).includes(fromOin);
+}
+
 export function fault(faultcode: string, faultstring: string): SoapReply {
   return { status: 500, xml: faultXml(faultcode, faultstring), fault: faultcode };
 }
@@ -203,7 +210,7 @@ export async function answerSoap(site: SoapSite, x: SoapRequestContext): Promise
         clockSkewSeconds: site.clockSkewSeconds,
         tlsCertificate: (req.socket as TLSSocket).getPeerCertificate().raw,
         tlsOin: x.oin,
-        mayActFor: (tlsOin, fromOin) => tlsOin === fromOin || (tlsOin !== undefined && (site.actingFor[tlsOin] ?? []).includes(fromOin)),
+        mayActFor: (tlsOin, fromOin) => mayActFor(site.actingFor, tlsOin, fromOin),
         seen: site.seen,
       },
     );
