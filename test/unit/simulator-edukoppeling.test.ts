@@ -13,7 +13,7 @@ import { childElements, meldingFromXml, readResponseBody, textOf } from '../../s
 import { SimulatedFeed } from '../../src/simulator/feed.js';
 import { MeldingGenerator, advanceFeed } from '../../src/simulator/generate.js';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/server.js';
-import type { Forgery } from '../../src/simulator/edukoppeling/endpoint.js';
+import { FAULTS, type Forgery } from '../../src/simulator/edukoppeling/endpoint.js';
 import {
   CONTRACT,
   DUO_OIN,
@@ -251,6 +251,12 @@ describe('each request rule, broken on purpose, gets its fault', () => {
   const statusOp = { operation: 'wijzigen_statusVerzuimmelding' as const, fields: { meldingsnummer: '1', status: 'IN_BEHANDELING' } };
   const removeSecurity = (xml: string) => xml.replace(/<wsse:Security[\s\S]*<\/wsse:Security>/, '');
   const signatureOf = (xml: string) => /<ds:Signature[\s\S]*<\/ds:Signature>/.exec(xml)![0];
+  /** Signature wrapping: the signed Body moves into a wrapper at `where`, a forged Body without Id takes its place. */
+  const wrapBody = (where: '</soapenv:Header>' | '</wsse:Security>') => (xml: string) => {
+    const body = /<soapenv:Body[\s\S]*<\/soapenv:Body>/.exec(xml)![0];
+    const forged = body.replace(/ wsu:Id="[^"]*"/, '').replace('<duo:maximumAantal>100<', '<duo:maximumAantal>500<');
+    return xml.replace(body, forged).replace(where, `<w:Wrapper xmlns:w="urn:example:wrapper">${body}</w:Wrapper>${where}`);
+  };
 
   const cases: Array<[string, string, () => Partial<RequestOptions>]> = [
     // Rule 3: envelope
@@ -319,11 +325,18 @@ describe('each request rule, broken on purpose, gets its fault', () => {
     ['a wsu:Id used twice', 'EK0029', () => ({ afterSign: (x) => x.replace('<duo:opvragen_verzuimmutaties_request ', '<duo:opvragen_verzuimmutaties_request wsu:Id="id-Timestamp" ') })],
     ['a Reference URI that is not #<Id>', 'EK0029', () => ({ afterSign: (x) => x.replace('URI="#id-To"', 'URI="https://elders.example/#id-To"') })],
     ['wsa:From an OIN the certificate may not act for', 'EK0030', () => ({ fromOin: OTHER_OIN })],
+    ['the signed Body wrapped in a header, a forged one in its place', 'DK0011', () => ({ afterSign: wrapBody('</soapenv:Header>') })],
+    ['the signed Body wrapped inside wsse:Security', 'EK0020', () => ({ afterSign: wrapBody('</wsse:Security>') })],
+    ['a second, forged Body', 'DK0001', () => ({ afterSign: (x) => x.replace('</soapenv:Envelope>', `<soapenv:Body><duo:x xmlns:duo="${CONTRACT.schemaNs}">1</duo:x></soapenv:Body></soapenv:Envelope>`) })],
     ['the Body changed after signing', 'EK0031', () => ({ afterSign: (x) => x.replace('<duo:maximumAantal>100<', '<duo:maximumAantal>500<') })],
     ['wsa:To changed after signing', 'EK0031', () => ({ afterSign: (x) => x.replace('services/verzuim1.0?oin=', 'services/verzuim1.0/?oin=') })],
     ['a SignatureValue that does not match', 'EK0031', () => ({ afterSign: (x) => x.replace(/<ds:SignatureValue>(.)/, (_m, c: string) => `<ds:SignatureValue>${c === 'A' ? 'B' : 'A'}`) })],
     ['signed with another key than the token\'s', 'EK0031', () => ({ key: readFileSync(foreign.clientKey, 'utf8') })],
   ];
+
+  it('has a broken request for every code in the fault table', () => {
+    expect([...new Set(cases.map((c) => c[1]))].sort()).toEqual(Object.keys(FAULTS).sort());
+  });
 
   it.each(cases)('%s: %s', async (_name, code, options) => {
     const answer = await post(simulator, req(options()));

@@ -84,9 +84,11 @@ export function checkRequest(raw: RawRequest, x: CheckContext): CheckedRequest {
   checkIds(doc);
   checkSignedParts(doc, security.signature, [addressing.to, addressing.actionEl, addressing.messageIdEl, addressing.fromEl, body, security.timestamp]);
   checkKeyInfo(security.signature, security.token);
-  checkSignatureVerifies(text, security.signature, certificate);
-  const requestEl = checkBodyChild(body, addressing.operation, x.contract);
-  checkNoEmptyElements(body);
+  const signedReferences = checkSignatureVerifies(text, security.signature, certificate);
+  // From here on the Body is read from what xml-crypto verified, never from the document it came in.
+  const signedBody = signedBodyOf(signedReferences, wsuId(body)!);
+  const requestEl = checkBodyChild(signedBody, addressing.operation, x.contract);
+  checkNoEmptyElements(signedBody);
   const parsed = checkSchema(requestEl, addressing.operation, x.contract);
   checkBedrijfsdocument(parsed.bedrijfsdocument, addressing.fromOin, x);
   checkMayActFor(x, addressing.fromOin);
@@ -421,7 +423,8 @@ export function checkKeyInfo(signature: Element, token: Element): void {
   if (valueType && valueType !== TOKEN.x509v3) violation('EK0028', 'checkKeyInfo', 'the SecurityTokenReference ValueType is not X509v3');
 }
 
-export function checkSignatureVerifies(text: string, signature: Element, certificate: Buffer): void {
+/** The verified canonical XML of each signed part, in Reference order. */
+export function checkSignatureVerifies(text: string, signature: Element, certificate: Buffer): string[] {
   // xml-crypto does not follow a SecurityTokenReference: the certificate is handed over, KeyInfo is never read.
   const verifier = new SignedXml({ publicCert: pemOfDer(certificate), idMode: 'wssecurity', getCertFromKeyInfo: () => null });
   verifier.SignatureAlgorithms[ALG.rsaSha256] = Pkcs1v15Sha256;
@@ -433,7 +436,18 @@ export function checkSignatureVerifies(text: string, signature: Element, certifi
     violation('EK0031', 'checkSignatureVerifies', (error as Error).message.slice(0, 160));
   }
   if (!valid) violation('EK0031', 'checkSignatureVerifies', 'a digest does not match');
-  if (verifier.getSignedReferences().length !== 6) violation('EK0031', 'checkSignatureVerifies', 'not every reference was verified');
+  const signed = verifier.getSignedReferences();
+  if (signed.length !== 6) violation('EK0031', 'checkSignatureVerifies', 'not every reference was verified');
+  return signed;
+}
+
+/** The Body as xml-crypto verified it (its canonical form, parsed on its own). */
+export function signedBodyOf(signedReferences: string[], bodyId: string): Element {
+  for (const canonical of signedReferences) {
+    const root = parseXml(canonical).documentElement;
+    if (root && isIn(root, NS.soap, 'Body') && wsuId(root) === bodyId) return root;
+  }
+  return violation('EK0031', 'signedBodyOf', 'the Body is not among the verified references');
 }
 
 /**
