@@ -23,6 +23,9 @@ import { EdukoppelingControl, answerSoap, soapFailureReply, soapSite, type Eduko
 
 export const API_VERSION = '1.2.0';
 
+export type { EdukoppelingControl, EdukoppelingOptions, Forgery, Injection, Refusal, ResponseSigner } from './edukoppeling/endpoint.js';
+export { FAULTS, FORGERIES } from './edukoppeling/endpoint.js';
+
 export interface SimulatorOptions {
   /** Default '127.0.0.1'. */
   host?: string;

@@ -168,6 +168,7 @@ describe('a valid request', () => {
     expect(read.meldingen.map((m) => meldingFromXml(m))).toEqual(JSON.parse(JSON.stringify(expected.verzuimmeldingen, (_k, v: unknown) => (v === null ? undefined : v))));
     const echoed = childElements(response).find((c) => c.localName === 'identificatiecodeBedrijfsdocument')!;
     expect(textOf(echoed)).toBe(built.identificatiecode);
+    expect(simulator.edukoppeling!.lastRequest).toBe(built.xml);
     expect(simulator.feed.requests.at(-1)).toMatchObject({ method: 'POST', status: 200, operation: 'opvragen_verzuimmutaties', oin: CLIENT_OIN });
   });
 

@@ -66,6 +66,8 @@ export interface Refusal {
 export class EdukoppelingControl {
   /** Every request the checker refused, in order. */
   readonly refusals: Refusal[] = [];
+  /** The body of the last SOAP request received (refused or not), as sent: for tests that look at what a client sent. */
+  lastRequest: string | undefined;
   private readonly queue: Injection[] = [];
 
   /** The next `times` (default 1) requests that pass the checks get this SOAP Fault. */
@@ -196,6 +198,7 @@ export async function answerSoap(site: SoapSite, x: SoapRequestContext): Promise
   }
   const raw = await readRaw(req);
   if (raw === undefined) return fault('Client.DK0001', `Het bericht is groter dan ${MAX_SOAP_BYTES} bytes`);
+  site.control.lastRequest = raw.toString('utf8');
 
   const now = site.now();
   let request: CheckedRequest;
