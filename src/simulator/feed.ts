@@ -29,6 +29,10 @@ export interface SimulatedRequest {
   query?: string;
   requestId?: string;
   oin?: string;
+  /** Edukoppeling: the operation of a request that passed the checks. */
+  operation?: string;
+  /** Edukoppeling: the faultcode (Client.DK0003, …) or the business foutcode (V403, …) answered. */
+  fault?: string;
   status: number;
 }
 

@@ -5,6 +5,9 @@
  * gateway does; the OIN in the certificate's subject serialNumber then
  * decides which gemeenten the caller may read. What is served is the route
  * table in routes.ts; this file does TLS, identity, routing and answering.
+ * With protocol 'edukoppeling' the same server speaks SOAP as DUO's gateway
+ * does instead (edukoppeling/: the strict request checker, the operations,
+ * signed responses and the injections tests use).
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -16,8 +19,12 @@ import { failureProblem, problem } from './problems.js';
 import { readBody, singleHeader } from './request.js';
 import { findRoute, problemReply, type Reply } from './router.js';
 import { ROUTES } from './routes.js';
+import { EdukoppelingControl, answerSoap, soapFailureReply, soapSite, type EdukoppelingOptions, type SoapReply, type SoapSite } from './edukoppeling/endpoint.js';
 
 export const API_VERSION = '1.2.0';
+
+export type { EdukoppelingControl, EdukoppelingOptions, Forgery, Injection, Refusal, ResponseSigner } from './edukoppeling/endpoint.js';
+export { FAULTS, FORGERIES } from './edukoppeling/endpoint.js';
 
 export interface SimulatorOptions {
   /** Default '127.0.0.1'. */
@@ -39,6 +46,12 @@ export interface SimulatorOptions {
    */
   gemeenten?: GemeenteRegistry;
   feed?: SimulatedFeed;
+  /**
+   * 'rest' (default): the REST stand-in under basePath. 'edukoppeling': SOAP 1.1 with WS-Addressing and a
+   * WS-Security signature at edukoppeling.path (default /ROD/services/verzuim1.0), as DUO's gateway speaks it.
+   */
+  protocol?: 'rest' | 'edukoppeling';
+  edukoppeling?: EdukoppelingOptions;
   /** Called once per request (and once per refused TLS handshake); fields hold no personal data. */
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
@@ -48,6 +61,8 @@ export interface RunningSimulator {
   url: string;
   port: number;
   feed: SimulatedFeed;
+  /** With protocol 'edukoppeling': the injections (faultNext, refuseNext, forgeNext) and the checker's refusals. */
+  edukoppeling: EdukoppelingControl | undefined;
   close(): Promise<void>;
 }
 
@@ -58,6 +73,8 @@ interface Site {
   gemeenten: GemeenteRegistry | undefined;
   feed: SimulatedFeed;
   log: (event: string, fields: Record<string, unknown>) => void;
+  /** Set when the simulator speaks Edukoppeling instead of REST. */
+  soap: SoapSite | undefined;
 }
 
 /** A request as it arrived: who sent it and where to. */
@@ -130,7 +147,7 @@ async function answer(site: Site, arrival: Arrival): Promise<Reply> {
   });
 }
 
-function record(site: Site, arrival: Arrival, status: number): void {
+function record(site: Site, arrival: Arrival, status: number, soap?: Pick<SoapReply, 'operation' | 'fault'>): void {
   const { req, url, requestId, oin } = arrival;
   const entry: SimulatedRequest = {
     method: req.method ?? '',
@@ -138,6 +155,8 @@ function record(site: Site, arrival: Arrival, status: number): void {
     ...(url.search ? { query: url.search.slice(1) } : {}),
     ...(requestId !== undefined ? { requestId } : {}),
     ...(oin !== undefined ? { oin } : {}),
+    ...(soap?.operation !== undefined ? { operation: soap.operation } : {}),
+    ...(soap?.fault !== undefined ? { fault: soap.fault } : {}),
     status,
   };
   site.feed.requests.push(entry);
@@ -155,7 +174,44 @@ function write(res: ServerResponse, requestId: string | undefined, reply: Reply)
   res.end(JSON.stringify(reply.body));
 }
 
+/** The reply to a SOAP request: the same TLS and failure injection as REST, then the Edukoppeling endpoint. */
+async function answerEdukoppeling(site: Site, soap: SoapSite, arrival: Arrival): Promise<SoapReply> {
+  const { req, url } = arrival;
+  if (!(req.socket as TLSSocket).authorized) return { status: 401 };
+  const failure = site.feed.takeFailure();
+  if (failure) {
+    req.resume();
+    return soapFailureReply(failure.status, failure.retryAfter);
+  }
+  return answerSoap(soap, { req, path: url.pathname, oin: arrival.oin, feed: site.feed, gemeenten: site.gemeenten, log: site.log });
+}
+
+function writeSoap(res: ServerResponse, requestId: string | undefined, reply: SoapReply): void {
+  res.statusCode = reply.status;
+  res.setHeader('Cache-Control', 'no-store');
+  if (requestId !== undefined) res.setHeader('X-Request-ID', requestId);
+  for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
+  if (reply.xml === undefined) return void res.end();
+  res.setHeader('Content-Type', 'text/xml; charset=UTF-8');
+  res.end(reply.xml);
+}
+
+async function serveSoap(site: Site, soap: SoapSite, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const arrival = arrive(req);
+  let reply: SoapReply;
+  try {
+    reply = await answerEdukoppeling(site, soap, arrival);
+  } catch (error) {
+    site.log('simulator.error', { path: arrival.url.pathname, error: error instanceof Error ? error.message : String(error) });
+    reply = soapFailureReply(500, undefined);
+  }
+  record(site, arrival, reply.status, reply);
+  writeSoap(res, arrival.requestId, reply);
+  if (!req.complete) req.resume();
+}
+
 async function serve(site: Site, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (site.soap) return serveSoap(site, site.soap, req, res);
   const arrival = arrive(req);
   let reply: Reply;
   try {
@@ -187,6 +243,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     gemeenten: options.gemeenten,
     feed: options.feed ?? new SimulatedFeed(),
     log: options.log ?? (() => {}),
+    soap: options.protocol === 'edukoppeling' ? soapSite(options.edukoppeling ?? {}, { cert: options.cert, key: options.key }) : undefined,
   };
   const tls = { cert: options.cert, key: options.key, ca: options.clientCa, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' } as const;
   const server = createServer(tls, (req, res) => {
@@ -205,9 +262,10 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
 
   let closing: Promise<void> | undefined;
   return {
-    url: `https://${hostForUrl(host)}:${port}${site.basePath}`,
+    url: `https://${hostForUrl(host)}:${port}${site.soap ? site.soap.path : site.basePath}`,
     port,
     feed: site.feed,
+    edukoppeling: site.soap?.control,
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

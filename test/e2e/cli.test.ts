@@ -53,7 +53,7 @@ describe('command line', () => {
     [['audit', 'export'], ['--since DATE', '--config PATH']],
     [['run'], ['--config PATH']],
     [['demo'], ['--dir DIR', '--style STYLE']],
-    [['simulator'], ['--cert FILE', '--key FILE', '--client-ca FILE', '--port N', '--host H', '--gemeente CODE', '--oin OIN', '--seed N', '--meldingen N', '--fixtures FILE', '--tick SECONDS', '--help']],
+    [['simulator'], ['--cert FILE', '--key FILE', '--client-ca FILE', '--port N', '--host H', '--gemeente CODE', '--oin OIN', '--seed N', '--meldingen N', '--fixtures FILE', '--protocol P', '--soap-path PATH', '--duo-oin OIN', '--signing-cert FILE', '--signing-key FILE', '--acting-for OIN', '--tick SECONDS', '--help']],
   ];
   it.each(options)('%j --help lists every option', async (command, expected) => {
     const result = await runCli([...command, '--help']);

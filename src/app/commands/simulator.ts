@@ -20,7 +20,10 @@ export const SIMULATOR_COMMAND = {
   summary: `A stand-in for DUO's ROD (Verzuim API 1.2.0) over HTTPS with mutual TLS, with
 realistic fictional meldingen. Runs until SIGINT or SIGTERM.`,
   details: `Logs JSON lines on standard output: simulator.listening (with the url for
-rod.url), simulator.request per request, simulator.tick, simulator.stopped.`,
+rod.url), simulator.request per request, simulator.tick, simulator.stopped.
+With --protocol edukoppeling it speaks SOAP as DUO's gateway does (WS-Addressing,
+WS-Security signatures both ways) and logs simulator.edukoppeling.refused with the
+fault code and the rule for every request it refuses.`,
   options: {
     cert: { type: 'string', value: 'FILE', description: 'server certificate, PEM (leaf first, then intermediates)' },
     key: { type: 'string', value: 'FILE', description: "the server certificate's private key, PEM" },
@@ -32,6 +35,22 @@ rod.url), simulator.request per request, simulator.tick, simulator.stopped.`,
     seed: { type: 'string', value: 'N', description: 'seed for the generated data and volgnummer gaps (default 1)' },
     meldingen: { type: 'string', value: 'N', description: 'meldingen generated at start (default 25; 0 with --fixtures)' },
     fixtures: { type: 'string', value: 'FILE', description: 'JSON: an array of feed items or a page; loaded first, in\norder; invalid items are served as they are' },
+    protocol: {
+      type: 'string',
+      value: 'P',
+      choices: ['rest', 'edukoppeling'],
+      description: 'rest (default): the REST stand-in under /verzuim/v1; edukoppeling:\nSOAP with WS-Security at --soap-path, as DUO serves it',
+    },
+    'soap-path': { type: 'string', value: 'PATH', description: 'edukoppeling: where SOAP is posted (default\n/ROD/services/verzuim1.0)' },
+    'duo-oin': { type: 'string', value: 'OIN', description: "edukoppeling: DUO's OIN, required in wsa:To and ontvangendeInstantie\n(default 00000001800866472000)" },
+    'signing-cert': { type: 'string', value: 'FILE', description: 'edukoppeling: certificate that signs responses, PEM (default\n--cert); its subject serialNumber is the signer OIN clients check' },
+    'signing-key': { type: 'string', value: 'FILE', description: 'edukoppeling: the signing certificate\'s private key, PEM' },
+    'acting-for': {
+      type: 'string',
+      value: 'OIN',
+      multiple: true,
+      description: 'edukoppeling: an OIN any client certificate may name in wsa:From\nbesides its own (repeatable); others get Client.EK0030',
+    },
     tick: { type: 'string', value: 'SECONDS', description: 'add activity (new, changed, withdrawn meldingen) every\nSECONDS (default 0 = off)' },
   },
 } as const satisfies CommandSpec;
@@ -83,7 +102,26 @@ export async function simulatorCommand(argv: string[], io: SimulatorCommandIo = 
     const fixtures = values.fixtures;
     const tick = values.tick ?? '0';
     if (!/^[0-9]+(\.[0-9]+)?$/.test(tick)) throw new UsageError(`--tick expects a number of seconds (0 = off), got "${tick}"`);
+    const protocol = (values.protocol ?? 'rest') as 'rest' | 'edukoppeling';
+    const soapOnly = ['soap-path', 'duo-oin', 'signing-cert', 'signing-key', 'acting-for'] as const;
+    for (const name of soapOnly) {
+      if (protocol !== 'edukoppeling' && values[name] !== undefined) throw new UsageError(`--${name} needs --protocol edukoppeling`);
+    }
+    const duoOin = values['duo-oin'];
+    if (duoOin !== undefined && !/^[0-9]{20}$/.test(duoOin)) throw new UsageError(`--duo-oin expects an OIN of 20 digits, got "${duoOin}"`);
+    const actingFor = values['acting-for'] ?? [];
+    for (const other of actingFor) if (!/^[0-9]{20}$/.test(other)) throw new UsageError(`--acting-for expects an OIN of 20 digits, got "${other}"`);
+    if ((values['signing-cert'] === undefined) !== (values['signing-key'] === undefined)) throw new UsageError('--signing-cert and --signing-key go together');
+    const soapPath = values['soap-path'];
+    if (soapPath !== undefined && !/^\/[A-Za-z0-9._~/-]*$/.test(soapPath)) throw new UsageError(`--soap-path expects a path starting with /, got "${soapPath}"`);
     settings = {
+      protocol,
+      edukoppeling: {
+        ...(soapPath !== undefined ? { path: soapPath } : {}),
+        ...(duoOin !== undefined ? { duoOin } : {}),
+        ...(values['signing-cert'] !== undefined ? { signer: { cert: readPem('signing-cert', values['signing-cert']), key: readPem('signing-key', values['signing-key']) } } : {}),
+        ...(actingFor.length > 0 ? { actingFor: { '*': actingFor } } : {}),
+      },
       port: integer('port', values.port, 8443, 0, 65535),
       host: values.host ?? '127.0.0.1',
       gemeentecode,
@@ -140,6 +178,8 @@ export async function simulatorCommand(argv: string[], io: SimulatorCommandIo = 
       key: settings.key,
       clientCa: settings.clientCa,
       feed,
+      protocol: settings.protocol,
+      edukoppeling: settings.edukoppeling,
       ...(settings.oin !== undefined ? { gemeenten: { [settings.gemeentecode]: { oin: settings.oin } } } : {}),
       log: (event, fields) => logger.info(event, fields),
     });
@@ -153,6 +193,7 @@ export async function simulatorCommand(argv: string[], io: SimulatorCommandIo = 
   logger.info('simulator.listening', {
     url: simulator.url,
     port: simulator.port,
+    protocol: settings.protocol,
     gemeentecode: settings.gemeentecode,
     oinCheck: settings.oin !== undefined,
     seed: settings.seed,
