@@ -30,7 +30,11 @@ export function pkcs1SigningKey(key: KeyObject | string): KeyObject {
 
 /** The certificate's public key as an 'rsa' KeyObject that verifies PKCS#1 v1.5. */
 export function pkcs1VerifyingKey(cert: X509Certificate): KeyObject {
-  const key = cert.publicKey;
+  return pkcs1PublicKey(cert.publicKey);
+}
+
+/** A public key as an 'rsa' KeyObject: an 'rsa-pss' SPKI loses its PSS-only algorithm identifier, nothing else. */
+export function pkcs1PublicKey(key: KeyObject): KeyObject {
   if (key.asymmetricKeyType === 'rsa') return key;
   if (key.asymmetricKeyType !== 'rsa-pss') {
     throw new Error(`the signing certificate has a ${String(key.asymmetricKeyType)} key; Edukoppeling signs with RSA`);

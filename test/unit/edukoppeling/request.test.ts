@@ -9,7 +9,7 @@ import { SignedXml } from 'xml-crypto';
 import { describe, expect, inject, it } from 'vitest';
 import { buildRequestEnvelope } from '../../../src/feed/edukoppeling/envelope.js';
 import { signEnvelope } from '../../../src/feed/edukoppeling/sign.js';
-import { pkcs1SigningKey, pkcs1VerifyingKey } from '../../../src/feed/edukoppeling/keys.js';
+import { pkcs1PublicKey, pkcs1SigningKey, pkcs1VerifyingKey } from '../../../src/feed/edukoppeling/keys.js';
 import { childElements, contractNamed, OPERATIONS, textOf } from '../../../src/feed/edukoppeling/contract.js';
 import { ALG, NS, TOKEN } from '../../../src/feed/edukoppeling/wire.js';
 
@@ -147,5 +147,9 @@ describe('a key that is RSASSA-PSS only', () => {
     const rsaPublicKey = pub.export({ type: 'pkcs1', format: 'der' });
     expect(publicKey.export({ type: 'spki', format: 'der' }).includes(rsaPublicKey)).toBe(true);
     expect(createVerify('RSA-SHA256').update('signed info').verify(pub, signature)).toBe(true);
+    // A signer's 'rsa-pss' public key verifies PKCS#1 v1.5 the same way once converted.
+    const verifying = pkcs1PublicKey(publicKey);
+    expect(verifying.asymmetricKeyType).toBe('rsa');
+    expect(createVerify('RSA-SHA256').update('signed info').verify({ key: verifying, padding: constants.RSA_PKCS1_PADDING }, signature)).toBe(true);
   });
 });
