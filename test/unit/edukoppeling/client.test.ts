@@ -13,6 +13,12 @@ import { pkcs1SigningKey } from '../../../src/feed/edukoppeling/keys.js';
 import { OPERATIONS } from '../../../src/feed/edukoppeling/contract.js';
 import { RodError } from '../../../src/feed/errors.js';
 import { silentLogger } from '../../../src/observability/log.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runCycle } from '../../../src/app/cycle.js';
+import { Store } from '../../../src/store/store.js';
+import { configFor, pkiTls } from '../../support/certs.js';
 import { duoResponse, fetchPayload, MELDING, refusalPayload } from '../../support/edukoppeling-response.js';
 
 const pki = inject('pkiG4');
@@ -227,6 +233,34 @@ describe('the Edukoppeling transport', () => {
       expect(page.requestId).toBe(received[1]!.messageId);
     } finally {
       await rod.close();
+    }
+  });
+});
+
+describe('a cycle over Edukoppeling', () => {
+  it('stores the verified page, then ends on a forged one with nothing of it stored and the cursor where it was', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'verzuim-relay-ek-cycle-'));
+    const config = configFor(pkiTls(pki), dir);
+    const store = Store.open(config.storage.path, '0344');
+    const sent: unknown[] = [];
+    const rod = transport();
+    try {
+      answer = (r, i) => {
+        if (i === 0) return signed(r, { payload: fetchPayload([MELDING], 88120, true) });
+        const forged = signed(r, { payload: fetchPayload([{ ...MELDING, meldingsnummer: '2026009999', volgnummer: 88121 }], 88121, false) });
+        return { ...forged, text: forged.text.replace('2026009999', '2026000666') };
+      };
+      const result = await runCycle({ config, store, rod, sender: { send: async (m) => (sent.push(m), { response: '250 ok' }), close: () => undefined }, log: silentLogger });
+      expect(result.outcome).toBe('failed');
+      expect(result.error).toMatch(/did not verify/);
+      expect(store.cursor.get().volgnummer).toBe(88120);
+      const stored = store.db.prepare('SELECT COUNT(*) AS n FROM meldingen').get() as { n: number };
+      expect(stored.n).toBe(1);
+      expect(JSON.stringify(sent)).not.toContain('2026000666');
+    } finally {
+      await rod.close();
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
