@@ -8,6 +8,10 @@ import { loadClientCredentials, verifyServerChain } from '../certs/credentials.j
 import type { ClientCredentials } from '../certs/credentials.js';
 import type { Logger } from '../observability/log.js';
 import { createSmtpSender, type MailSender } from '../mail/smtp.js';
+import { edukoppelingSettings } from '../config/schema.js';
+import { readCertificates } from '../certs/read.js';
+import { EdukoppelingTransport } from '../feed/edukoppeling/client.js';
+import type { RodTls } from '../feed/http.js';
 import { RestTransport } from '../feed/rest/client.js';
 import type { RodTransport } from '../feed/transport.js';
 import { Store } from '../store/store.js';
@@ -33,20 +37,14 @@ export function openRelay(config: Config, log: Logger, options: { now?: () => Da
   const interrupted = store.outbox.resumeInterrupted();
   if (interrupted > 0) log.warn('outbox.resumed', { mails: interrupted }, 'mails interrupted by a stop are sent again (same Message-ID)');
 
-  const rod = new RestTransport({
-    baseUrl: config.rod.url,
-    gemeentecode: config.municipality.code,
-    timeoutSeconds: config.rod.timeoutSeconds,
-    log,
-    signal: options.signal,
-    tls: {
-      certPem: credentials.certPem,
-      keyPem: credentials.keyPem,
-      anchorsPem: credentials.anchorsPem,
-      checkServerChain: (chain) =>
-        verifyServerChain(chain, credentials.anchors, config.tls.allowUnknownRoots, now()).map((p) => `${p.message} ${p.advice}`.trim()),
-    },
-  });
+  const tls: RodTls = {
+    certPem: credentials.certPem,
+    keyPem: credentials.keyPem,
+    anchorsPem: credentials.anchorsPem,
+    checkServerChain: (chain) =>
+      verifyServerChain(chain, credentials.anchors, config.tls.allowUnknownRoots, now()).map((p) => `${p.message} ${p.advice}`.trim()),
+  };
+  const rod = createTransport(config, tls, log, now, options.signal);
   const sender = createSmtpSender(config.smtp);
   return {
     config,
@@ -60,4 +58,15 @@ export function openRelay(config: Config, log: Logger, options: { now?: () => Da
       store.close();
     },
   };
+}
+
+/** The transport `rod.protocol` names. Throws CertificateError (exit 2) when a pinned signer file is unusable. */
+function createTransport(config: Config, tls: RodTls, log: Logger, now: () => Date, signal: AbortSignal | undefined): RodTransport {
+  const common = { baseUrl: config.rod.url, gemeentecode: config.municipality.code, timeoutSeconds: config.rod.timeoutSeconds, log, signal, tls };
+  if (config.rod.protocol === 'rest') return new RestTransport(common);
+  const edukoppeling = edukoppelingSettings(config.rod);
+  const pinnedSigners = (edukoppeling.signerCertificates ?? []).flatMap(
+    (file) => readCertificates(file, { setting: 'rod.edukoppeling.signerCertificates' }).certs,
+  );
+  return new EdukoppelingTransport({ ...common, municipalityOin: config.municipality.oin, edukoppeling, pinnedSigners, now });
 }

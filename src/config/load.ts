@@ -185,6 +185,12 @@ function resolvePaths(config: Config, base: string): Config {
       pfx: abs(config.tls.pfx),
       trustAnchors: abs(config.tls.trustAnchors)!,
     },
+    rod: config.rod.edukoppeling
+      ? {
+          ...config.rod,
+          edukoppeling: { ...config.rod.edukoppeling, signerCertificates: config.rod.edukoppeling.signerCertificates?.map((f) => abs(f)!) },
+        }
+      : config.rod,
     smtp: { ...config.smtp, ca: abs(config.smtp.ca) },
     storage: { path: abs(config.storage.path)! },
   };
@@ -203,6 +209,9 @@ export function checkReferencedFiles(config: Config): string[] {
     ['tls.pfx', config.tls.pfx],
     ['tls.trustAnchors', config.tls.trustAnchors],
     ['smtp.ca', config.smtp.ca],
+    ...(config.rod.edukoppeling?.signerCertificates ?? []).map(
+      (file, i, all): [string, string] => [`rod.edukoppeling.signerCertificates${all.length > 1 ? `.${i}` : ''}`, file],
+    ),
   ];
   for (const [key, file] of readable) {
     if (file === undefined) continue;

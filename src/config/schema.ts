@@ -132,18 +132,64 @@ const smtpSchema = z
     }
   });
 
+/**
+ * DUO's Edukoppeling (SOAP, WUS) settings. Every key has the default of DUO's
+ * production environment, so `protocol: edukoppeling` works without this
+ * block; the contract name is repeated here (not imported from the feed) because
+ * configuration sits below the feed in the layers.
+ */
+export const edukoppelingSchema = z
+  .strictObject({
+    to: z
+      .url({ protocol: /^https?$/, error: 'expected DUO\'s logical address, such as https://duo.nl/ROD/services/verzuim1.0' })
+      .refine((to) => !/[?&]oin=/.test(to), 'give the address without "?oin=": the relay adds the OIN of rod.edukoppeling.duoOin')
+      .default('https://duo.nl/ROD/services/verzuim1.0'),
+    duoOin: digits(20, "DUO's OIN").default('00000001800866472000'),
+    /** The OIN in DUO's signing certificate; DUO's test environment signs as 00000099800866472000. Default: duoOin. */
+    signerOin: digits(20, "the OIN in DUO's signing certificate").optional(),
+    contract: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,127}$/, 'expected a contract name such as DUO_ROD_Verzuim_Gemeente_V1')
+      .default('DUO_ROD_Verzuim_Gemeente_V1'),
+    /** Pinned DUO signing certificate file(s), accepted as they are. */
+    signerCertificates: z
+      .union([nonEmpty, z.array(nonEmpty).min(1, 'expected at least one file')])
+      .transform((v) => (Array.isArray(v) ? v : [v]))
+      .optional(),
+    clockSkewSeconds: z.number().int().min(0).max(3600).default(300),
+  })
+  .transform((e) => ({ ...e, signerOin: e.signerOin ?? e.duoOin }));
+
+export type EdukoppelingConfig = z.infer<typeof edukoppelingSchema>;
+
+const rodSchema = z
+  .strictObject({
+    // The default switches to edukoppeling once the simulator speaks it; rest is the stand-in.
+    protocol: z.enum(['edukoppeling', 'rest']).default('rest'),
+    url: z.url({ protocol: /^https$/, error: 'expected an https:// URL' }).transform((u) => u.replace(/\/+$/, '')),
+    pageSize: z.number().int().min(1).max(500).default(100),
+    timeoutSeconds: z.number().min(1).max(600).default(30),
+    reportStatus: z.enum(['none', 'IN_BEHANDELING']).default('none'),
+    edukoppeling: edukoppelingSchema.optional(),
+  })
+  .superRefine((rod, ctx) => {
+    if (rod.protocol === 'rest' && rod.edukoppeling !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['edukoppeling'], message: 'not allowed with rod.protocol: rest (remove it, or set rod.protocol: edukoppeling)' });
+    }
+  });
+
+/** The Edukoppeling settings in force: the configured block, or every default. */
+export function edukoppelingSettings(rod: Config['rod']): EdukoppelingConfig {
+  return rod.edukoppeling ?? edukoppelingSchema.parse({});
+}
+
 export const configSchema = z.strictObject({
   municipality: z.strictObject({
     code: digits(4, 'the CBS gemeentecode'),
     name: nonEmpty,
     oin: digits(20, 'the OIN'),
   }),
-  rod: z.strictObject({
-    url: z.url({ protocol: /^https$/, error: 'expected an https:// URL' }).transform((u) => u.replace(/\/+$/, '')),
-    pageSize: z.number().int().min(1).max(500).default(100),
-    timeoutSeconds: z.number().min(1).max(600).default(30),
-    reportStatus: z.enum(['none', 'IN_BEHANDELING']).default('none'),
-  }),
+  rod: rodSchema,
   tls: tlsSchema,
   schedule: z
     .strictObject({

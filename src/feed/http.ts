@@ -43,7 +43,12 @@ export interface HttpExchange {
   /** Appended to the base URL. */
   path: string;
   headers: Record<string, string>;
-  body?: string;
+  /**
+   * The request body, or a function that makes it for each attempt: a signed
+   * SOAP message must carry a fresh MessageID, document id and timestamp when
+   * a network failure or a Retry-After makes it go out again.
+   */
+  body?: string | (() => string);
   /** A short label for a throttling response's body, for the error an administrator reads. */
   describe?: (status: number, text: string) => { label: string; code?: string };
 }
@@ -97,7 +102,7 @@ export class RodHttp {
           signal,
           dispatcher: this.agent,
           headers: { ...ex.headers, 'x-request-id': requestId },
-          body: ex.body,
+          body: typeof ex.body === 'function' ? ex.body() : ex.body,
         });
       } catch (err) {
         if (signal?.aborted) throw stopped();
