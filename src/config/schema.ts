@@ -164,8 +164,8 @@ export type EdukoppelingConfig = z.infer<typeof edukoppelingSchema>;
 
 const rodSchema = z
   .strictObject({
-    // The default switches to edukoppeling once the simulator speaks it; rest is the stand-in.
-    protocol: z.enum(['edukoppeling', 'rest']).default('rest'),
+    // DUO speaks Edukoppeling; the REST stand-in stays for suppliers' tests and older set-ups.
+    protocol: z.enum(['edukoppeling', 'rest']).default('edukoppeling'),
     url: z.url({ protocol: /^https$/, error: 'expected an https:// URL' }).transform((u) => u.replace(/\/+$/, '')),
     pageSize: z.number().int().min(1).max(500).default(100),
     timeoutSeconds: z.number().min(1).max(600).default(30),

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startDaemon, type Daemon } from '../support/relay-process.js';
+import { PROTOCOLS } from '../support/config.js';
 import { createWorld, type World } from '../support/world.js';
 
 const pki = inject('pkiG4');
@@ -21,10 +22,10 @@ async function killWhen(daemon: Daemon, event: string, count: number): Promise<v
   await daemon.exited;
 }
 
-describe('a crash at any moment loses nothing', () => {
+describe.each(PROTOCOLS)('a crash at any moment loses nothing (%s)', (protocol) => {
   let world: World;
   beforeAll(async () => {
-    world = await createWorld({ pki });
+    world = await createWorld({ pki, protocol });
   });
   afterAll(async () => {
     await world?.close();

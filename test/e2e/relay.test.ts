@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { KNOWN_VERZUIMSOORTEN, VERZUIMSOORT_LABELS, type Verzuimmelding } from '../../src/domain/melding.js';
 import { startDaemon, type RunResult } from '../support/relay-process.js';
 import { ALERT_EMAIL, GEMEENTECODE, INSTANCES, ROUTING } from '../support/fixtures.js';
+import { PROTOCOLS } from '../support/config.js';
 import { createWorld, type World } from '../support/world.js';
 
 const pki = inject('pkiG4');
@@ -30,11 +31,11 @@ function personalValues(m: Verzuimmelding): string[] {
 }
 
 // Each test has a world of its own (simulator, mail catcher, database), so that each runs alone too.
-describe('the relay end to end (G4 PKI, mutual TLS, STARTTLS)', () => {
+describe.each(PROTOCOLS)('the relay end to end over %s (G4 PKI, mutual TLS, STARTTLS)', (protocol) => {
   let world: World;
 
   beforeEach(async () => {
-    world = await createWorld({ pki });
+    world = await createWorld({ pki, protocol });
   });
   afterEach(async () => {
     await world?.close();

@@ -13,6 +13,10 @@ import type { Config } from '../../src/config/schema.js';
 import type { TestPkiFiles } from '../../tools/testpki/generate.js';
 import { ALERT_EMAIL, MUNICIPALITY, routingSection } from './fixtures.js';
 
+export type RodProtocol = 'edukoppeling' | 'rest';
+/** Both transports, for tests that must hold over each. */
+export const PROTOCOLS: readonly RodProtocol[] = ['edukoppeling', 'rest'];
+
 /** A YAML mapping. */
 export interface ConfigTree {
   [key: string]: unknown;
@@ -28,6 +32,8 @@ export interface ConfigPlace {
   pki: TestPkiFiles;
   /** Default: a port nothing listens on. */
   rodUrl?: string;
+  /** How the relay speaks to ROD (default edukoppeling, as in production). */
+  protocol?: RodProtocol;
   /** Default 25. */
   smtpPort?: number;
   /** The folder of the configuration file and the database. */
@@ -52,7 +58,7 @@ export function deepMerge(base: ConfigTree, overrides: ConfigOverrides = {}): Co
 export function baseConfig(o: ConfigPlace): ConfigTree {
   return {
     municipality: { ...MUNICIPALITY },
-    rod: { url: o.rodUrl ?? 'https://localhost:1/verzuim/v1', pageSize: 3, timeoutSeconds: 10 },
+    rod: { protocol: o.protocol ?? 'edukoppeling', url: o.rodUrl ?? 'https://localhost:1/verzuim/v1', pageSize: 3, timeoutSeconds: 10 },
     tls: { cert: o.pki.clientCert, key: o.pki.clientKey, trustAnchors: o.pki.trustAnchors, allowUnknownRoots: true },
     routing: routingSection(),
     smtp: { host: 'localhost', port: o.smtpPort ?? 25, from: 'Verzuimrelay Utrecht <verzuim-relay@utrecht.example>', ca: o.pki.trustAnchors },

@@ -10,9 +10,9 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import { startMailCatcher, type MailCatcherOptions, type RunningMailCatcher } from '../../tools/mail-catcher/mail-catcher.js';
 import { SimulatedFeed } from '../../src/simulator/feed.js';
 import { MeldingGenerator } from '../../src/simulator/generate.js';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
+import { startSimulator, type EdukoppelingOptions, type RunningSimulator } from '../../src/simulator/server.js';
 import type { TestPkiFiles } from '../../tools/testpki/generate.js';
-import { writeTestConfig, type ConfigOverrides } from './config.js';
+import { writeTestConfig, type ConfigOverrides, type RodProtocol } from './config.js';
 import { GEMEENTECODE, OIN } from './fixtures.js';
 import { runCli, type RunResult } from './relay-process.js';
 
@@ -41,11 +41,16 @@ export interface WorldOptions {
   seed?: number;
   /** The OIN the simulator has registered for the gemeente (default: the relay's own). */
   registeredOin?: string;
+  /** How ROD is spoken to, by the simulator and the relay alike (default edukoppeling, as in production). */
+  protocol?: RodProtocol;
+  /** The simulator's Edukoppeling options (extra signers for forged responses, …). */
+  edukoppeling?: EdukoppelingOptions;
 }
 
 export async function createWorld(options: WorldOptions): Promise<World> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'verzuim-relay-e2e-'));
   const serverPki = options.serverPki ?? options.pki;
+  const protocol = options.protocol ?? 'edukoppeling';
   const feed = new SimulatedFeed({ seed: options.seed ?? 7 });
   const generator = new MeldingGenerator({ seed: options.seed ?? 7, gemeentecode: GEMEENTECODE });
   const simulator = await startSimulator({
@@ -54,13 +59,15 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     clientCa: readFileSync(options.pki.trustAnchors),
     gemeenten: { [GEMEENTECODE]: { oin: options.registeredOin ?? OIN } },
     feed,
+    protocol,
+    edukoppeling: options.edukoppeling,
   });
   const catcher = await startMailCatcher({
     cert: readFileSync(options.pki.serverCert),
     key: readFileSync(options.pki.serverKey),
     ...options.smtp,
   });
-  const configFile = writeTestConfig({ pki: options.pki, rodUrl: simulator.url, smtpPort: catcher.port, dir, overrides: options.config });
+  const configFile = writeTestConfig({ pki: options.pki, rodUrl: simulator.url, protocol, smtpPort: catcher.port, dir, overrides: options.config });
   return {
     dir,
     configFile,

@@ -3,7 +3,7 @@
  * memory it takes, on real parts (simulator over mutual TLS, SQLite file,
  * SMTP with STARTTLS). Prints its figures; asserts nothing.
  *
- *   npm run bench -- [--meldingen N] [--page-size N]
+ *   npm run bench -- [--meldingen N] [--page-size N] [--protocol edukoppeling|rest]
  */
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -21,8 +21,13 @@ import { startSimulator } from '../../src/simulator/server.js';
 import { generateTestPki } from '../testpki/generate.js';
 
 const { values } = parseArgs({
-  options: { meldingen: { type: 'string', default: '5000' }, 'page-size': { type: 'string', default: '500' } },
+  options: { meldingen: { type: 'string', default: '5000' }, 'page-size': { type: 'string', default: '500' }, protocol: { type: 'string', default: 'edukoppeling' } },
 });
+if (values.protocol !== 'edukoppeling' && values.protocol !== 'rest') {
+  process.stderr.write(`bench: --protocol must be edukoppeling or rest, got "${values.protocol}"\n`);
+  process.exit(64);
+}
+const protocol: 'edukoppeling' | 'rest' = values.protocol;
 const meldingen = Number(values.meldingen);
 const pageSize = Number(values['page-size']);
 
@@ -35,10 +40,10 @@ try {
   const feed = new SimulatedFeed({ seed: 1 });
   const generator = new MeldingGenerator({ seed: 1, gemeentecode: '0344' });
   advanceFeed(feed, generator, { nieuw: meldingen, wijzigingen: Math.round(meldingen / 5), intrekkingen: Math.round(meldingen / 20) });
-  const simulator = await startSimulator({ cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey), clientCa: readFileSync(pki.trustAnchors), feed });
+  const simulator = await startSimulator({ cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey), clientCa: readFileSync(pki.trustAnchors), feed, protocol });
   const catcher = await startMailCatcher({ cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey) });
   const configFile = path.join(dir, 'relay.yaml');
-  writeFileSync(configFile, localConfig({ rodUrl: simulator.url, smtpPort: catcher.port, pageSize }));
+  writeFileSync(configFile, localConfig({ rodUrl: simulator.url, smtpPort: catcher.port, pageSize, protocol }));
   const { config } = loadConfig(configFile);
   const relay = openRelay(config, silentLogger);
   // The moment the last page was stored splits the cycle into fetch+store and delivery.
@@ -59,7 +64,7 @@ try {
   const c = result.counts;
   const db = statSync(config.storage.path).size;
   console.log(`verzuim-relay bench (Node ${process.version}, ${os.cpus().length} cores)`);
-  console.log(`  backlog:            ${c.fetched} mutations in ${c.pages} pages of ${pageSize}, ${feed.meldingen('0344').length} meldingen`);
+  console.log(`  backlog:            ${c.fetched} mutations in ${c.pages} pages of ${pageSize} over ${protocol}, ${feed.meldingen('0344').length} meldingen`);
   console.log(`  cycle:              ${seconds.toFixed(2)} s, outcome ${result.outcome}`);
   console.log(`  fetch + store:      ${c.processed} mutations in ${fetchSeconds.toFixed(2)} s, ${(c.fetched / fetchSeconds).toFixed(0)} mutations/s (validation, policy, outbox, audit, one transaction per page)`);
   console.log(`  delivery:           ${c.sent} of ${c.queued} mails in ${deliverySeconds.toFixed(2)} s over SMTP/STARTTLS, ${(c.sent / deliverySeconds).toFixed(0)} mails/s`);

@@ -25,6 +25,8 @@ import pino from 'pino';
 export interface DemoOptions {
   dir?: string;
   style?: PkiStyle;
+  /** How the relay and the simulator speak: Edukoppeling (DUO's real interface, the default) or the REST stand-in. */
+  protocol?: 'edukoppeling' | 'rest';
   out?: (line: string) => void;
 }
 
@@ -32,6 +34,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const dir = path.resolve(options.dir ?? 'demo-output');
   const style = options.style ?? 'G4';
+  const protocol = options.protocol ?? 'edukoppeling';
   if (style !== 'G4' && style !== 'G1') throw new Error(`--style: expected G4 or G1, got "${String(style)}"`);
   for (const sub of ['pki', 'mail', 'data']) rmSync(path.join(dir, sub), { recursive: true, force: true });
   rmSync(path.join(dir, 'relay.log'), { force: true });
@@ -50,12 +53,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     clientCa: readFileSync(pki.trustAnchors),
     gemeenten: { [GEMEENTECODE]: { oin: OIN } },
     feed,
+    protocol,
   });
   const catcher = await startMailCatcher({ cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey), dir: path.join(dir, 'mail') });
-  out(`2. ROD simulator at ${simulator.url} (mutual TLS), mail catcher at localhost:${catcher.port} (STARTTLS)`);
+  out(`2. ROD simulator at ${simulator.url} (${protocol === 'edukoppeling' ? 'Edukoppeling: SOAP, WS-Addressing, WS-Security over' : 'REST stand-in over'} mutual TLS), mail catcher at localhost:${catcher.port} (STARTTLS)`);
 
   const configFile = path.join(dir, 'verzuim-relay.yaml');
-  writeFileSync(configFile, localConfig({ rodUrl: simulator.url, smtpPort: catcher.port, pageSize: 5 }));
+  writeFileSync(configFile, localConfig({ rodUrl: simulator.url, smtpPort: catcher.port, pageSize: 5, protocol }));
   const { config } = loadConfig(configFile);
   const logFile = path.join(dir, 'relay.log');
   const log = createLogger({ level: 'info', destination: pino.destination({ dest: logFile, sync: true }) });

@@ -6,13 +6,14 @@
 export const DEMO_GEMEENTECODE = '0344';
 export const DEMO_OIN = '00000001002220647000';
 
-export function localConfig(o: { rodUrl: string; smtpPort: number; pageSize: number }): string {
+export function localConfig(o: { rodUrl: string; smtpPort: number; pageSize: number; protocol: 'edukoppeling' | 'rest' }): string {
   return `# Written by verzuim-relay for a run on this machine alone. Paths are relative to this file.
 municipality:
   code: "${DEMO_GEMEENTECODE}"
   name: Utrecht
   oin: "${DEMO_OIN}"
 rod:
+  protocol: ${o.protocol}
   url: ${o.rodUrl}
   pageSize: ${o.pageSize}
   timeoutSeconds: 10

@@ -42,15 +42,16 @@ function problems(rod: string): string[] {
 }
 
 describe('rod.protocol and rod.edukoppeling', () => {
-  it('default to rest, without an edukoppeling block', () => {
+  it('default to edukoppeling, DUO\'s real interface, without an edukoppeling block', () => {
     const config = parseConfig(yaml(''), file, {});
-    expect(config.rod.protocol).toBe('rest');
+    expect(config.rod.protocol).toBe('edukoppeling');
     expect(config.rod.edukoppeling).toBeUndefined();
+    expect(edukoppelingSettings(config.rod).duoOin).toBe('00000001800866472000');
   });
 
   it('refuse an edukoppeling block with protocol rest, naming the key path', () => {
     expect(problems('  protocol: rest\n  edukoppeling: { duoOin: "00000001800866472000" }')).toEqual([expect.stringMatching(/^rod\.edukoppeling: not allowed with rod\.protocol: rest/)]);
-    expect(problems('  edukoppeling: {}')).toEqual([expect.stringMatching(/^rod\.edukoppeling: not allowed/)]);
+    expect(problems('  protocol: rest\n  edukoppeling: {}')).toEqual([expect.stringMatching(/^rod\.edukoppeling: not allowed/)]);
   });
 
   it('take every default with protocol edukoppeling and no block; signerOin defaults to duoOin', () => {
