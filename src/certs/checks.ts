@@ -10,6 +10,7 @@ import type { ChainResult } from './chain.js';
 import { G1_ROOT_EXPIRY, generationOf, type Hierarchy } from './hierarchy.js';
 import { PROBLEM, problemAt, type CertificateProblem } from './problems.js';
 import { matches } from './read.js';
+import { edukoppelingSigningProblem } from './signing-key.js';
 import { OID, attribute, commonName, publicKeyInfo, type CertFields } from './x509-fields.js';
 
 export interface CheckContext {
@@ -170,5 +171,25 @@ export const expiresSoon: Check = (ctx) => {
   ];
 };
 
+/**
+ * Edukoppeling signs every request with the TLS client key, RSA-SHA256 with
+ * PKCS#1 v1.5 padding even for a G4 certificate. A key that cannot (an EC
+ * key, a broken key) still makes TLS work with rod.protocol rest, so this is
+ * a warning here; with edukoppeling the first request would fail.
+ */
+export const signsForEdukoppeling: Check = (ctx) => {
+  if (!ctx.key) return [];
+  const problem = edukoppelingSigningProblem(ctx.key, ctx.leaf);
+  if (problem === undefined) return [];
+  return [
+    ctx.at(
+      ctx.leaf,
+      PROBLEM.KEY_CANNOT_SIGN_EDUKOPPELING,
+      `the key of ${leafName(ctx)} cannot make Edukoppeling's message signature (RSA-SHA256, PKCS#1 v1.5): ${problem}`,
+      'DUO\'s ROD (rod.protocol: edukoppeling) needs an RSA key: request a certificate with an RSA 3072 key from your TSP',
+    ),
+  ];
+};
+
 /** Worth knowing, not blocking. */
-export const NOTICES: readonly Check[] = [unknownRootAllowed, g1RootExpires, expiresSoon];
+export const NOTICES: readonly Check[] = [unknownRootAllowed, g1RootExpires, expiresSoon, signsForEdukoppeling];

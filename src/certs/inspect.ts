@@ -47,6 +47,8 @@ export interface CertificateReport {
   problems: CertificateProblem[];
   /** Worth knowing, not blocking. */
   warnings: CertificateProblem[];
+  /** Whether the key can sign Edukoppeling requests (RSA-SHA256, PKCS#1 v1.5); absent without a key. */
+  signsEdukoppeling?: boolean;
 }
 
 /** What inspection found, beyond the report: what the ROD client needs to connect. */
@@ -147,6 +149,7 @@ function reportFor(ctx: CheckContext, problems: CertificateProblem[], warnings: 
   };
   const oin = attribute(ctx.fields.subject, OID.serialNumber);
   if (oin !== undefined) report.oin = oin;
+  if (ctx.key) report.signsEdukoppeling = !warnings.some((w) => w.code === PROBLEM.KEY_CANNOT_SIGN_EDUKOPPELING);
   return report;
 }
 

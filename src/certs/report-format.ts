@@ -44,6 +44,9 @@ export function formatReport(report: CertificateReport): string {
     const left = report.daysLeft < 0 ? `expired ${-report.daysLeft} days ago` : `${report.daysLeft} days left`;
     lines.push(`Expires:   ${report.notAfter.slice(0, 10)} (${left})`);
   }
+  if (report.signsEdukoppeling !== undefined) {
+    lines.push(`Signing:   ${report.signsEdukoppeling ? 'the key signs Edukoppeling requests (RSA-SHA256, PKCS#1 v1.5)' : 'the key CANNOT sign Edukoppeling requests (see the warnings)'}`);
+  }
   if (report.problems.length > 0) {
     lines.push('', `Problems (${report.problems.length}):`);
     for (const p of report.problems) lines.push(`  - [${p.code}] ${describeProblem(p)}`);

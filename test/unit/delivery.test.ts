@@ -11,6 +11,8 @@ import type { Config } from '../../src/config/schema.js';
 import { startMailCatcher, type RunningMailCatcher } from '../../tools/mail-catcher/mail-catcher.js';
 import { deliverDue } from '../../src/delivery/deliver.js';
 import { retryDelaySeconds } from '../../src/delivery/backoff.js';
+import { storedItem } from '../../src/feed/contract.js';
+import { contractNamed, meldingToXml } from '../../src/feed/edukoppeling/contract.js';
 import { ingestPage } from '../../src/feed/ingest.js';
 import { silentLogger } from '../../src/observability/log.js';
 import { createSmtpSender, type MailSender } from '../../src/mail/smtp.js';
@@ -25,6 +27,13 @@ const pki = inject('pkiG4');
 
 /** Meldingen as the REST transport hands them to ingest. */
 const feedItems = (meldingen: unknown[]) => meldingen.map((value) => ({ value, raw: JSON.stringify(value) }));
+
+/** Meldingen as the Edukoppeling transport hands them to ingest: the verified element's XML, and its reading. */
+const xmlFeedItems = (meldingen: Verzuimmelding[]) =>
+  meldingen.map((m) => {
+    const raw = meldingToXml(m as unknown as Record<string, unknown>, 'ns2').replace('<ns2:verzuimmelding>', `<ns2:verzuimmelding xmlns:ns2="${contractNamed().schemaNs}">`);
+    return storedItem(raw);
+  });
 
 interface Rig {
   config: Config;
@@ -195,6 +204,20 @@ describe('ingest', () => {
     expect(counts).toMatchObject({ stale: 1, processed: 0, queued: 0 });
     expect(r.store.outbox.list()).toHaveLength(1);
     expect(r.store.db.prepare(`SELECT outcome FROM mutations ORDER BY id`).pluck().all()).toEqual(['processed', 'stale']);
+  });
+
+  it('mails a mutation received over Edukoppeling (kept as its XML) exactly as the same mutation received as JSON', async () => {
+    const texts: string[] = [];
+    for (const encode of [feedItems, xmlFeedItems]) {
+      const r = await rig();
+      const m = { ...r.gen.nieuweMelding({ verzuimsoort: 'LUXE' }), volgnummer: 1 } as Verzuimmelding;
+      ingestPage({ store: r.store, config: r.config, log: silentLogger, now: () => r.clock.now, cycleId: null, forwardMail: true }, { items: encode([m]), volgnummerTot: 1 }, 0);
+      expect((await r.deliver()).sent).toBe(1);
+      const mail = await simpleParser(r.catcher.mails[0]!.raw);
+      texts.push(String(mail.text));
+      expect(r.store.db.prepare('SELECT payload FROM mutations').pluck().get()).toBe(encode([m])[0]!.raw);
+    }
+    expect(texts[1]).toBe(texts[0]);
   });
 
   it('keeps every mutation exactly as received, fields it does not know included', async () => {

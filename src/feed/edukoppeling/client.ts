@@ -31,7 +31,7 @@ import {
 } from './contract.js';
 import { buildRequestEnvelope, type RequestEnvelope } from './envelope.js';
 import { businessRefusal, faultError, parseFault, type FaultContext } from './faults.js';
-import { pkcs1SigningKey } from './keys.js';
+import { pkcs1SigningKey } from '../../certs/signing-key.js';
 import { signEnvelope } from './sign.js';
 import { verifyResponse } from './verify.js';
 

@@ -25,7 +25,7 @@ import { buildChain } from '../../certs/chain.js';
 import { attribute, certFields, commonName, OID, sameCertificate } from '../../certs/x509-fields.js';
 import { RodError } from '../errors.js';
 import { childElements, textOf } from './contract.js';
-import { pkcs1VerifyingKey } from './keys.js';
+import { pkcs1VerifyingKey } from '../../certs/signing-key.js';
 import { ALG, NS, RESPONSE_ADDRESSING, TOKEN } from './wire.js';
 
 export interface ResponseExpectations {

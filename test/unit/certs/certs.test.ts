@@ -73,6 +73,9 @@ describe('the generated G4 client certificate', () => {
     expect(report.chain.every((c) => c.signatureAlgorithm === 'RSASSA-PSS (SHA-512)')).toBe(true);
     expect(report.leaf?.publicKey).toBe('RSA 3072');
     expect(report.chain[3]?.publicKey).toBe('RSA 4096');
+    // A G4 certificate's CA signs with PSS; its key still makes Edukoppeling's PKCS#1 v1.5 signature.
+    expect(report.signsEdukoppeling).toBe(true);
+    expect(report.warnings.map((w) => w.code)).not.toContain('KEY_CANNOT_SIGN_EDUKOPPELING');
     expect(report.leaf?.sha256).toBe(leafSha());
     expect(report.leaf?.subject).toContain(`serialNumber=${OIN}`);
     expect(report.daysLeft).toBeGreaterThanOrEqual(363);
@@ -115,6 +118,7 @@ describe('the generated G4 client certificate', () => {
     expect(text).toMatch(/\d+ days left/);
     expect(text).toContain('TRIAL (test hierarchy, no trust)');
     expect(text).toContain('[ROOT_UNKNOWN_ALLOWED]');
+    expect(text).toContain('Signing:   the key signs Edukoppeling requests');
 
     const out: string[] = [];
     expect(await certCheckCommand(configFor(tls(), tmp), { json: true, out: (s) => out.push(s) })).toBe(0);

@@ -167,6 +167,9 @@ describe.skipIf(!hasOpenssl())('certificates made with the openssl command line'
     expect(report.problems).toEqual([]);
     expect(report.leaf?.publicKey).toBe('EC P-256');
     expect(report.leaf?.signatureAlgorithm).toBe('RSASSA-PSS (SHA-512)');
+    // Fine for TLS, but Edukoppeling's message signature is RSA-SHA256: said as a warning.
+    expect(report.signsEdukoppeling).toBe(false);
+    expect(report.warnings.map((w) => w.code)).toContain('KEY_CANNOT_SIGN_EDUKOPPELING');
   });
 
   it('reads a legacy PKCS#12 (RC2-40, 3DES, SHA-1 MAC) when this openssl can write one', (ctx) => {

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EdukoppelingTransport } from '../../../src/feed/edukoppeling/client.js';
-import { pkcs1SigningKey } from '../../../src/feed/edukoppeling/keys.js';
+import { pkcs1SigningKey } from '../../../src/certs/signing-key.js';
 import { OPERATIONS } from '../../../src/feed/edukoppeling/contract.js';
 import { RodError } from '../../../src/feed/errors.js';
 import { silentLogger } from '../../../src/observability/log.js';

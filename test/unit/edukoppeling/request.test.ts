@@ -9,7 +9,7 @@ import { SignedXml } from 'xml-crypto';
 import { describe, expect, inject, it } from 'vitest';
 import { buildRequestEnvelope } from '../../../src/feed/edukoppeling/envelope.js';
 import { signEnvelope } from '../../../src/feed/edukoppeling/sign.js';
-import { pkcs1PublicKey, pkcs1SigningKey, pkcs1VerifyingKey } from '../../../src/feed/edukoppeling/keys.js';
+import { pkcs1PublicKey, pkcs1SigningKey, pkcs1VerifyingKey } from '../../../src/certs/signing-key.js';
 import { childElements, contractNamed, OPERATIONS, textOf } from '../../../src/feed/edukoppeling/contract.js';
 import { ALG, NS, TOKEN } from '../../../src/feed/edukoppeling/wire.js';
 

@@ -7,7 +7,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { XMLSerializer } from '@xmldom/xmldom';
 import { describe, expect, inject, it } from 'vitest';
 import { childElements, contractNamed, meldingFromXml, readResponseBody } from '../../../src/feed/edukoppeling/contract.js';
-import { pkcs1SigningKey } from '../../../src/feed/edukoppeling/keys.js';
+import { pkcs1SigningKey } from '../../../src/certs/signing-key.js';
 import { verifyResponse, type ResponseExpectations } from '../../../src/feed/edukoppeling/verify.js';
 import { NS } from '../../../src/feed/edukoppeling/wire.js';
 import { storedItem, validateItem } from '../../../src/feed/contract.js';

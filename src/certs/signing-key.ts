@@ -12,8 +12,8 @@
  * inner PKCS#1 structure is cut out of the DER (no re-encoding) and imported
  * as an 'rsa' key: same key material, PKCS#1 v1.5 allowed.
  */
-import { createPrivateKey, createPublicKey, type KeyObject, type X509Certificate } from 'node:crypto';
-import { children, expectTag, octets, readSingle, TAG } from '../../certs/der.js';
+import { constants, createPrivateKey, createPublicKey, sign, verify, type KeyObject, type X509Certificate } from 'node:crypto';
+import { children, expectTag, octets, readSingle, TAG } from './der.js';
 
 /** The private key as an 'rsa' KeyObject that can sign PKCS#1 v1.5. */
 export function pkcs1SigningKey(key: KeyObject | string): KeyObject {
@@ -43,4 +43,22 @@ export function pkcs1PublicKey(key: KeyObject): KeyObject {
   const spki = readSingle(key.export({ type: 'spki', format: 'der' }));
   const bits = expectTag(children(spki)[1], TAG.BIT_STRING, 'SubjectPublicKeyInfo.subjectPublicKey');
   return createPublicKey({ key: bits.content.subarray(1), format: 'der', type: 'pkcs1' });
+}
+
+/**
+ * Whether this key and certificate can make Edukoppeling's message
+ * signature: an RSA-SHA256 PKCS#1 v1.5 signature that the certificate's
+ * public key verifies. Undefined when they can; else why not.
+ */
+export function edukoppelingSigningProblem(key: KeyObject, cert: X509Certificate): string | undefined {
+  try {
+    const probe = Buffer.from('verzuim-relay: can this key sign for Edukoppeling?');
+    const signature = sign('sha256', probe, { key: pkcs1SigningKey(key), padding: constants.RSA_PKCS1_PADDING });
+    if (!verify('sha256', probe, { key: pkcs1VerifyingKey(cert), padding: constants.RSA_PKCS1_PADDING }, signature)) {
+      return 'a signature made with the key does not verify with the certificate';
+    }
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
