@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { copyFileSync, chmodSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { runNode } from '../support/relay-process.js';
 import { createWorld, type World } from '../support/world.js';
 
 const pki = inject('pkiG4');
@@ -48,6 +49,19 @@ describe('the database file', () => {
     world.feed.appendRaw({ ...world.generator.nieuweMelding({ verzuimsoort: 'OVERIG' }), volgnummer: undefined });
     const run = await world.once();
     expect(run.code, run.stderr).toBe(0);
+    // A relay killed mid-work leaves committed pages in the WAL, not yet in
+    // the file; a command that opens read-write checkpoints them on close.
+    const crash = await runNode([
+      '--input-type=module',
+      '-e',
+      `import Database from 'better-sqlite3';
+       const db = new Database(${JSON.stringify(dbFile())});
+       db.pragma('wal_autocheckpoint = 0');
+       db.prepare("INSERT INTO cert_alerts VALUES ('x', 30, '2026-11-28')").run();
+       process.kill(process.pid, 'SIGKILL');`,
+    ]);
+    expect(crash.signal).toBe('SIGKILL');
+    expect(statSync(`${dbFile()}-wal`).size).toBeGreaterThan(0);
     const before = snapshot();
     const commands = [['status'], ['healthcheck'], ['outbox', 'list'], ['quarantine', 'list'], ['audit', 'verify'], ['audit', 'export']];
     for (const args of commands) {
