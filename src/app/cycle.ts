@@ -92,7 +92,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
   });
   if (config.rod.reportStatus === 'IN_BEHANDELING' && error === undefined && !deps.signal?.aborted) await reportStatuses(deps, cycleId, now);
 
-  const purged = purgeExpired(store.db, config.retention.days, now());
+  const purged = purgeExpired(store.db, config.retention.days, now(), { quarantineDays: config.retention.quarantineDays, gemeentecode: config.municipality.code });
   if (purged.meldingen > 0 || purged.quarantine > 0) {
     store.audit.append({ event: 'retention.purged', outcome: 'ok', cycleId, detail: { ...purged, retentionDays: config.retention.days } });
     log.info('retention.purged', { cycleId, ...purged, retentionDays: config.retention.days });

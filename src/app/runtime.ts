@@ -14,7 +14,11 @@ import { EdukoppelingTransport } from '../feed/edukoppeling/client.js';
 import type { RodTls } from '../feed/http.js';
 import { RestTransport } from '../feed/rest/client.js';
 import type { RodTransport } from '../feed/transport.js';
-import { Store } from '../store/store.js';
+import { Store, auditHeadFile } from '../store/store.js';
+import { ANCHORED_EVENT, BROKEN_EVENT } from '../audit/audit-log.js';
+import { KEY_PERMISSIONS } from '../certs/checks.js';
+import { auditBrokenAlert, queueAlert } from '../mail/alert.js';
+import path from 'node:path';
 
 export interface Relay {
   config: Config;
@@ -30,10 +34,16 @@ export function openRelay(config: Config, log: Logger, options: { now?: () => Da
   const now = options.now ?? (() => new Date());
   const credentials = loadClientCredentials(config.tls, config.municipality.oin, now());
   const { report } = credentials;
-  for (const warning of report.warnings) log.warn('cert.warning', { code: warning.code, message: warning.message, advice: warning.advice });
+  for (const warning of report.warnings) {
+    if (warning.code === KEY_PERMISSIONS) log.warn('cert.key-permissions', { file: warning.file, advice: warning.advice }, warning.message);
+    else log.warn('cert.warning', { code: warning.code, message: warning.message, advice: warning.advice });
+  }
   log.info('cert.loaded', { hierarchy: report.hierarchy, rootKnown: report.rootKnown, oin: report.oin, daysLeft: report.daysLeft, notAfter: report.notAfter });
 
-  const store = Store.open(config.storage.path, config.municipality.code, now);
+  const store = Store.open(config.storage.path, config.municipality.code, now, {
+    onAuditHeadError: (err) => log.error('audit.head-failed', { error: err.message }, `the audit log's head file could not be written; check the storage volume`),
+  });
+  checkAuditChain(store, config, log, now);
   const interrupted = store.outbox.resumeInterrupted();
   if (interrupted > 0) log.warn('outbox.resumed', { mails: interrupted }, 'mails interrupted by a stop are sent again (same Message-ID)');
 
@@ -58,6 +68,28 @@ export function openRelay(config: Config, log: Logger, options: { now?: () => Da
       store.close();
     },
   };
+}
+
+/**
+ * The end of the audit chain against its head file, at every start: a log
+ * cut short or rewritten is logged, recorded in the log itself and mailed to
+ * the administrator. The relay goes on: stopping the forwarding of meldingen
+ * would harm pupils more than it protects the record. `audit verify` walks
+ * the whole chain.
+ */
+function checkAuditChain(store: Store, config: Config, log: Logger, now: () => Date): void {
+  const anchored = store.audit.readHead() !== 'missing';
+  const result = store.audit.verify({ tail: true });
+  if (result.brokenAt === null && !result.truncated) {
+    if (!anchored) store.audit.append({ event: ANCHORED_EVENT, outcome: 'info', detail: { headFile: path.basename(auditHeadFile(config.storage.path)) } });
+    return;
+  }
+  const detail = { brokenAt: result.brokenAt, truncated: result.truncated === true, reason: result.reason };
+  store.transaction(() => {
+    store.audit.append({ event: BROKEN_EVENT, outcome: 'failed', detail });
+    queueAlert({ store, config, now }, auditBrokenAlert(result, now()));
+  });
+  log.error('audit.broken', detail, 'the audit log was altered or cut short; recorded and mailed to the alert address; forwarding goes on');
 }
 
 /** The transport `rod.protocol` names. Throws CertificateError (exit 2) when a pinned signer file is unusable. */

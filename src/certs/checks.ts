@@ -4,6 +4,7 @@
  * order of the lists is the order in which the administrator reads them.
  */
 import type { KeyObject, X509Certificate } from 'node:crypto';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { TlsConfig } from '../config/schema.js';
 import type { ChainResult } from './chain.js';
@@ -192,4 +193,33 @@ export const signsForEdukoppeling: Check = (ctx) => {
 };
 
 /** Worth knowing, not blocking. */
-export const NOTICES: readonly Check[] = [unknownRootAllowed, g1RootExpires, expiresSoon, signsForEdukoppeling];
+/** The code of keyFilePermissions' warning; the relay logs it at start as `cert.key-permissions`. */
+export const KEY_PERMISSIONS = 'KEY_PERMISSIONS';
+
+/**
+ * Whoever can read the private key can act as the municipality towards DUO.
+ * A warning, not a refusal: on some volumes (a Kubernetes secret mounted with
+ * group read for fsGroup) the administrator may have no other choice.
+ */
+export const keyFilePermissions: Check = (ctx) => {
+  const file = ctx.tls.pfx ?? ctx.tls.key;
+  if (!file || process.platform === 'win32') return [];
+  let mode: number;
+  try {
+    mode = statSync(file).mode & 0o777;
+  } catch {
+    return []; // reading the key already reported a missing or unreadable file
+  }
+  if ((mode & 0o077) === 0) return [];
+  const octal = mode.toString(8).padStart(4, '0');
+  return [
+    problemAt(
+      KEY_PERMISSIONS,
+      { file },
+      `the private key is readable by ${mode & 0o007 ? 'all users' : 'its group'} (mode ${octal})`,
+      `restrict it to the relay's user: chmod 600 ${file}`,
+    ),
+  ];
+};
+
+export const NOTICES: readonly Check[] = [unknownRootAllowed, g1RootExpires, expiresSoon, signsForEdukoppeling, keyFilePermissions];

@@ -213,7 +213,13 @@ export const configSchema = z.strictObject({
     })
     .default({ maxAgeHours: 72, firstRetrySeconds: 60, maxRetryDelaySeconds: 3600 }),
   storage: z.strictObject({ path: nonEmpty }),
-  retention: z.strictObject({ days: z.number().int().min(1).default(730) }).default({ days: 730 }),
+  retention: z
+    .strictObject({
+      days: z.number().int().min(1).default(730),
+      // Quarantined records about another gemeente's pupils: kept only long enough to report the mix-up.
+      quarantineDays: z.number().int().min(1).default(30),
+    })
+    .default({ days: 730, quarantineDays: 30 }),
   alerts: z.strictObject({ email: email.optional() }).default({}),
   log: z
     .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })

@@ -11,7 +11,7 @@ import type { Store } from '../store/store.js';
 import { gemeenteName, oneLine, renderHtml, renderText, type Block } from './render.js';
 
 export interface AlertInput {
-  topic: 'quarantine' | 'dead-letter' | 'certificate' | 'other';
+  topic: 'quarantine' | 'dead-letter' | 'certificate' | 'audit' | 'other';
   title: string;
   facts: [string, string][];
   advice: string[];
@@ -124,6 +124,27 @@ export function certificateExpiringAlert(
         'Vraag tijdig een nieuw PKIoverheid-certificaat aan (G4 Private G-TLS); de TSP en de registratie bij DUO kosten weken.',
         'Stuur het nieuwe certificaat naar DUO vóór het oude verloopt: verzuim-relay cert bundle --out MAP',
         'Controleer het nieuwe certificaat met: verzuim-relay cert check',
+      ],
+    },
+  };
+}
+
+/** The audit log's hash chain was found broken or cut short at start; the relay goes on forwarding. */
+export function auditBrokenAlert(result: { brokenAt: number | null; truncated?: boolean; reason?: string }, at: Date): Alert {
+  return {
+    key: `audit.broken.${at.toISOString()}`,
+    input: {
+      topic: 'audit',
+      title: result.truncated ? 'Auditlog ingekort' : 'Auditlog gewijzigd',
+      facts: [
+        ['Eerste afwijkende rij', result.brokenAt === null ? '-' : String(result.brokenAt)],
+        ['Bevinding', result.reason ?? '-'],
+        ['Gevonden', at.toISOString()],
+      ],
+      advice: [
+        'Iemand met toegang tot het databasebestand heeft de auditlog gewijzigd of ingekort, of het bestand is teruggezet uit een back-up. Meldingen worden gewoon doorgestuurd.',
+        'Controleer de hele keten met: verzuim-relay audit verify',
+        'Ga na wie bij het databasebestand kon en vergelijk met een back-up; behandel dit als mogelijk beveiligingsincident.',
       ],
     },
   };

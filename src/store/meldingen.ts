@@ -36,11 +36,19 @@ export class Meldingen {
   constructor(private readonly db: Db) {}
 
   /** Keeps the feed item exactly as ROD sent it (fields this version does not know included). */
+  /**
+   * A replay of a melding that retention already purged is recorded without
+   * its content: it brings nothing new, and keeping it would bring back
+   * exactly what the purge removed, with nothing left to purge it again.
+   */
   recordMutation(m: Verzuimmelding, received: string, outcome: 'processed' | 'stale', policyRow: number | null, receivedAt: Date): number {
+    const purged =
+      outcome === 'stale' &&
+      this.db.prepare('SELECT purged_at FROM meldingen WHERE meldingsnummer = ?').pluck().get(m.meldingsnummer) != null;
     const result = this.db
       .prepare(`INSERT INTO mutations (meldingsnummer, volgnummer, received_at, outcome, policy_row, payload)
         VALUES (?, ?, ?, ?, ?, ?)`)
-      .run(m.meldingsnummer, m.volgnummer, receivedAt.toISOString(), outcome, policyRow, received);
+      .run(m.meldingsnummer, m.volgnummer, receivedAt.toISOString(), outcome, policyRow, purged ? null : received);
     return Number(result.lastInsertRowid);
   }
 
@@ -57,6 +65,11 @@ export class Meldingen {
     return payload ?? undefined;
   }
 
+  /**
+   * A processed mutation brings personal data again: a purged melding that
+   * comes back is no longer purged, and its retention starts from when it
+   * closes (again).
+   */
   save(m: Verzuimmelding, mutationId: number, knownBy: readonly string[], now: Date): void {
     const closedAt = isOpenStatus(m.status) ? null : now.toISOString();
     this.db
@@ -64,7 +77,10 @@ export class Meldingen {
         VALUES (@nr, @volgnummer, @soort, @status, @mutationId, @knownBy, @now, @now, @closedAt)
         ON CONFLICT (meldingsnummer) DO UPDATE SET volgnummer = excluded.volgnummer, verzuimsoort = excluded.verzuimsoort,
           status = excluded.status, mutation_id = excluded.mutation_id, known_by = excluded.known_by,
-          updated_at = excluded.updated_at, closed_at = CASE WHEN excluded.closed_at IS NULL THEN NULL ELSE COALESCE(meldingen.closed_at, excluded.closed_at) END`)
+          updated_at = excluded.updated_at,
+          closed_at = CASE WHEN excluded.closed_at IS NULL THEN NULL WHEN meldingen.purged_at IS NOT NULL THEN excluded.closed_at
+            ELSE COALESCE(meldingen.closed_at, excluded.closed_at) END,
+          purged_at = NULL`)
       .run({
         nr: m.meldingsnummer,
         volgnummer: m.volgnummer,

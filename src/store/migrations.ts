@@ -137,4 +137,53 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    // Versions 11 and up: 2-10 are left to migrations made at the same time on other branches.
+    version: 11,
+    name: 'audit-log-append-only',
+    // AUTOINCREMENT so that an id is never handed out twice, even after the
+    // last rows were removed; the triggers make removing or changing a row a
+    // deliberate act (dropping them) rather than an UPDATE anyone can type.
+    // The rows, ids and hashes are copied as they are: the chain stays valid.
+    sql: `
+      CREATE TABLE audit_log_v11 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        event TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        meldingsnummer TEXT,
+        volgnummer INTEGER,
+        instance TEXT,
+        kind TEXT,
+        outbox_id INTEGER,
+        cycle_id INTEGER,
+        detail TEXT,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+      );
+      INSERT INTO audit_log_v11 (id, at, event, outcome, meldingsnummer, volgnummer, instance, kind, outbox_id, cycle_id, detail, prev_hash, hash)
+        SELECT id, at, event, outcome, meldingsnummer, volgnummer, instance, kind, outbox_id, cycle_id, detail, prev_hash, hash FROM audit_log ORDER BY id;
+      DROP TABLE audit_log;
+      ALTER TABLE audit_log_v11 RENAME TO audit_log;
+      CREATE INDEX audit_melding ON audit_log (meldingsnummer);
+      CREATE INDEX audit_at ON audit_log (at);
+      CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: its rows are never changed'); END;
+      CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: its rows are never removed'); END;
+    `,
+  },
+  {
+    version: 12,
+    name: 'quarantine-gemeentecode',
+    // Whose pupil a quarantined record is about: records of another gemeente
+    // are purged after retention.quarantineDays, not kept for retention.days.
+    // Older JSON records are filled in from their payload; XML ones stay
+    // unknown and follow retention.days as before.
+    sql: `
+      ALTER TABLE quarantine ADD COLUMN gemeentecode TEXT;
+      UPDATE quarantine SET gemeentecode = json_extract(payload, '$.gemeentecode')
+        WHERE json_valid(payload) AND json_type(payload, '$.gemeentecode') = 'text';
+    `,
+  },
 ];

@@ -10,6 +10,7 @@ export interface QuarantinedRecord {
   payload: string;
   state: 'open' | 'processed';
   processed_at: string | null;
+  gemeentecode: string | null;
 }
 
 export class Quarantine {
@@ -17,10 +18,10 @@ export class Quarantine {
 
   /** `item.raw` is kept exactly as received; `item.value` (its reading) only names it. */
   add(item: { value: unknown; raw: string }, reason: string, receivedAt: Date): QuarantinedRecord {
-    const { meldingsnummer, volgnummer } = identify(item.value);
+    const { meldingsnummer, volgnummer, gemeentecode } = identify(item.value);
     const result = this.db
-      .prepare('INSERT INTO quarantine (received_at, meldingsnummer, volgnummer, reason, payload) VALUES (?, ?, ?, ?, ?)')
-      .run(receivedAt.toISOString(), meldingsnummer, volgnummer, reason, item.raw);
+      .prepare('INSERT INTO quarantine (received_at, meldingsnummer, volgnummer, reason, payload, gemeentecode) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(receivedAt.toISOString(), meldingsnummer, volgnummer, reason, item.raw, gemeentecode);
     return this.db.prepare('SELECT * FROM quarantine WHERE id = ?').get(result.lastInsertRowid) as QuarantinedRecord;
   }
 
@@ -40,13 +41,15 @@ export class Quarantine {
 }
 
 /** The ids of a record that may be malformed: only what is there and has the right shape. */
-function identify(item: unknown): { meldingsnummer: string | null; volgnummer: number | null } {
-  if (item === null || typeof item !== 'object') return { meldingsnummer: null, volgnummer: null };
+function identify(item: unknown): { meldingsnummer: string | null; volgnummer: number | null; gemeentecode: string | null } {
+  if (item === null || typeof item !== 'object') return { meldingsnummer: null, volgnummer: null, gemeentecode: null };
   const record = item as Record<string, unknown>;
   const nr = record.meldingsnummer;
   const vn = record.volgnummer;
   return {
     meldingsnummer: typeof nr === 'string' && /^[0-9]{1,12}$/.test(nr) ? nr : null,
     volgnummer: typeof vn === 'number' && Number.isSafeInteger(vn) ? vn : null,
+    // Whose pupil it is decides how long the record may stay (retention.quarantineDays).
+    gemeentecode: typeof record.gemeentecode === 'string' && /^[0-9]{4}$/.test(record.gemeentecode) ? record.gemeentecode : null,
   };
 }

@@ -2,7 +2,13 @@
  * Retention: the personal data of meldingen closed longer than retention.days
  * ago is removed. What remains is what the audit log and `status` need: the
  * meldingsnummer, volgnummer, verzuimsoort, status and dates, and the mail
- * records without their content.
+ * records without their content. Quarantined records about another
+ * gemeente's pupils were never ours to keep: they go after
+ * retention.quarantineDays.
+ *
+ * Removed must mean gone from the disk too: secure_delete overwrites the
+ * freed cells and pages, and a TRUNCATE checkpoint moves the purge into the
+ * database file and empties the WAL, which still held the old page images.
  */
 import type { Db } from './database.js';
 
@@ -10,11 +16,21 @@ export interface PurgeResult {
   meldingen: number;
   mutations: number;
   quarantine: number;
+  /** False when a reader kept the WAL from being emptied; the next purge tries again. */
+  walTruncated?: boolean;
 }
 
-export function purgeExpired(db: Db, retentionDays: number, now: Date): PurgeResult {
+export interface QuarantineRetention {
+  /** retention.quarantineDays */
+  quarantineDays: number;
+  /** This relay's gemeente: records naming another one are purged early. */
+  gemeentecode: string;
+}
+
+export function purgeExpired(db: Db, retentionDays: number, now: Date, quarantine?: QuarantineRetention): PurgeResult {
   const cutoff = new Date(now.getTime() - retentionDays * 86_400_000).toISOString();
-  return db.transaction((): PurgeResult => {
+  db.pragma('secure_delete = ON');
+  const result = db.transaction((): PurgeResult => {
     const nummers = db
       .prepare(`SELECT meldingsnummer FROM meldingen WHERE closed_at IS NOT NULL AND closed_at < ? AND purged_at IS NULL`)
       .pluck()
@@ -29,9 +45,18 @@ export function purgeExpired(db: Db, retentionDays: number, now: Date): PurgeRes
       mark.run(now.toISOString(), nr);
     }
     // Quarantined records hold whole feed items; once handled or old enough, their content goes too.
-    const quarantine = db
+    let cleared = db
       .prepare(`UPDATE quarantine SET payload = 'null' WHERE payload <> 'null' AND received_at < ?`)
       .run(cutoff).changes;
-    return { meldingen: nummers.length, mutations, quarantine };
+    if (quarantine) {
+      const foreignCutoff = new Date(now.getTime() - quarantine.quarantineDays * 86_400_000).toISOString();
+      cleared += db
+        .prepare(`UPDATE quarantine SET payload = 'null' WHERE payload <> 'null' AND gemeentecode IS NOT NULL AND gemeentecode <> ? AND received_at < ?`)
+        .run(quarantine.gemeentecode, foreignCutoff).changes;
+    }
+    return { meldingen: nummers.length, mutations, quarantine: cleared };
   }).immediate();
+  if (result.meldingen === 0 && result.mutations === 0 && result.quarantine === 0) return result;
+  const [checkpoint] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number; checkpointed: number }[];
+  return { ...result, walTruncated: checkpoint !== undefined && checkpoint.busy === 0 };
 }

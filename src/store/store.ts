@@ -1,5 +1,5 @@
 /** Everything the relay keeps, behind one handle. */
-import { AuditLog } from '../audit/audit-log.js';
+import { AuditLog, type AuditLogOptions } from '../audit/audit-log.js';
 import { FeedCursor } from './cursor.js';
 import { Cycles } from './cycles.js';
 import { openDatabase, type Db } from './database.js';
@@ -21,18 +21,24 @@ export class Store {
     readonly db: Db,
     gemeentecode: string,
     now: () => Date = () => new Date(),
+    audit: AuditLogOptions = {},
   ) {
     this.cursor = new FeedCursor(db, gemeentecode);
     this.meldingen = new Meldingen(db);
-    this.audit = new AuditLog(db, now);
+    this.audit = new AuditLog(db, now, audit);
     this.outbox = new Outbox(db, this.audit);
     this.quarantine = new Quarantine(db);
     this.cycles = new Cycles(db);
     this.statusReports = new StatusReports(db);
   }
 
-  static open(file: string, gemeentecode: string, now?: () => Date): Store {
-    return new Store(openDatabase(file), gemeentecode, now);
+  /** `readonly`: for the commands that only look; never writes, never migrates. */
+  /**
+   * `readonly`: for the commands that only look; never writes, never migrates.
+   * The audit log's head file lives beside the database (`<file>.audit-head`).
+   */
+  static open(file: string, gemeentecode: string, now?: () => Date, options: { readonly?: boolean; onAuditHeadError?: (err: Error) => void } = {}): Store {
+    return new Store(openDatabase(file, options), gemeentecode, now, { headFile: auditHeadFile(file), onHeadError: options.onAuditHeadError });
   }
 
   /** Runs fn in one transaction: all of it is durable, or none of it. */
@@ -41,6 +47,10 @@ export class Store {
   }
 
   close(): void {
+    if (this.db.open) this.audit.flushHead();
     this.db.close();
   }
 }
+
+/** Where the audit log's head is kept: beside the database, on the same volume (so rename is atomic). */
+export const auditHeadFile = (databaseFile: string): string => `${databaseFile}.audit-head`;

@@ -86,8 +86,12 @@ describe('administrator commands', () => {
     const rows = exported.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string });
     expect(rows.map((r) => r.event)).toEqual(expect.arrayContaining(['cycle.started', 'page.fetched', 'mutation.stored', 'mail.queued', 'mail.sent', 'mail.dead', 'mail.requeued', 'cycle.finished']));
 
+    // The table refuses the edit; someone with the file drops the guard first, and is still caught.
     const db = new Database(path.join(world.dir, 'relay.db'));
-    db.prepare(`UPDATE audit_log SET outcome = 'ok' WHERE event = 'mail.dead'`).run();
+    const edit = db.prepare(`UPDATE audit_log SET outcome = 'ok' WHERE event = 'mail.dead'`);
+    expect(() => edit.run()).toThrow(/append-only/);
+    db.exec('DROP TRIGGER audit_log_no_update');
+    edit.run();
     db.close();
     const broken = await world.cli('audit', 'verify');
     expect(broken.code).toBe(3);

@@ -15,15 +15,19 @@ import { MAIL_STATES, type MailState } from '../../store/mail-states.js';
 import { table, type Out } from './output.js';
 import { ExitCode } from '../exit-codes.js';
 
-function openStore(config: Config): Store {
+/**
+ * The commands that only look open the file read-only: they must not migrate
+ * it under a running daemon of another version, nor change what they report on.
+ */
+function openStore(config: Config, access: 'read' | 'write'): Store {
   if (!existsSync(config.storage.path)) {
     throw new Error(`no database at storage.path (${config.storage.path}): the relay has not run yet with this configuration`);
   }
-  return Store.open(config.storage.path, config.municipality.code);
+  return Store.open(config.storage.path, config.municipality.code, undefined, { readonly: access === 'read' });
 }
 
 export function statusCommand(config: Config, opts: { json: boolean; out: Out }): number {
-  const store = openStore(config);
+  const store = openStore(config, 'read');
   try {
     const report = inspectClientCertificate(config.tls, config.municipality.oin);
     const status = {
@@ -60,7 +64,7 @@ export function statusCommand(config: Config, opts: { json: boolean; out: Out })
 }
 
 export function outboxListCommand(config: Config, opts: { state?: MailState; melding?: string; json: boolean; out: Out }): number {
-  const store = openStore(config);
+  const store = openStore(config, 'read');
   try {
     const rows = store.outbox.list({ state: opts.state, meldingsnummer: opts.melding });
     const view = rows.map((r) => ({
@@ -99,7 +103,7 @@ export function outboxListCommand(config: Config, opts: { state?: MailState; mel
 }
 
 export function outboxRetryCommand(config: Config, opts: { ids: number[] | 'all-dead'; out: Out }): number {
-  const store = openStore(config);
+  const store = openStore(config, 'write');
   try {
     const requeued = store.outbox.requeue(opts.ids, new Date());
     if (opts.ids !== 'all-dead') {
@@ -114,7 +118,7 @@ export function outboxRetryCommand(config: Config, opts: { ids: number[] | 'all-
 }
 
 export function quarantineListCommand(config: Config, opts: { all: boolean; json: boolean; out: Out }): number {
-  const store = openStore(config);
+  const store = openStore(config, 'read');
   try {
     const rows = store.quarantine.list(opts.all ? 'all' : 'open');
     const view = rows.map((r) => ({ id: r.id, state: r.state, received: r.received_at, meldingsnummer: r.meldingsnummer, volgnummer: r.volgnummer, reason: r.reason }));
@@ -132,7 +136,7 @@ export function quarantineListCommand(config: Config, opts: { all: boolean; json
 }
 
 export function quarantineRetryCommand(config: Config, opts: { out: Out }): number {
-  const store = openStore(config);
+  const store = openStore(config, 'write');
   try {
     let reprocessed = 0;
     let still = 0;
@@ -162,7 +166,7 @@ export function quarantineRetryCommand(config: Config, opts: { out: Out }): numb
 }
 
 export function auditVerifyCommand(config: Config, opts: { out: Out }): number {
-  const store = openStore(config);
+  const store = openStore(config, 'read');
   try {
     const result = store.audit.verify();
     if (result.brokenAt === null) {
@@ -178,7 +182,7 @@ export function auditVerifyCommand(config: Config, opts: { out: Out }): number {
 
 export function auditExportCommand(config: Config, opts: { since?: string; out: Out }): number {
   if (opts.since !== undefined && Number.isNaN(Date.parse(opts.since))) throw new Error(`--since: expected a date such as 2026-11-01, got "${opts.since}"`);
-  const store = openStore(config);
+  const store = openStore(config, 'read');
   try {
     const since = opts.since ? new Date(opts.since).toISOString() : undefined;
     for (const row of store.audit.since(since)) {
@@ -200,7 +204,7 @@ export function healthcheckCommand(config: Config, opts: { out: Out; now?: Date 
   if (!existsSync(config.storage.path)) {
     problems.push('no database yet');
   } else {
-    const store = Store.open(config.storage.path, config.municipality.code);
+    const store = Store.open(config.storage.path, config.municipality.code, undefined, { readonly: true });
     try {
       const last = store.cycles.lastSuccessful();
       const runs = new Cron(config.schedule.cron, { timezone: config.schedule.timezone, paused: true }).nextRuns(2);
