@@ -139,7 +139,7 @@ export const MIGRATIONS: Migration[] = [
   },
   {
     // Versions 11 and up: 2-10 are left to migrations made at the same time on other branches.
-    version: 11,
+    version: 2,
     name: 'audit-log-append-only',
     // AUTOINCREMENT so that an id is never handed out twice, even after the
     // last rows were removed; the triggers make removing or changing a row a
@@ -174,7 +174,7 @@ export const MIGRATIONS: Migration[] = [
     `,
   },
   {
-    version: 12,
+    version: 3,
     name: 'quarantine-gemeentecode',
     // Whose pupil a quarantined record is about: records of another gemeente
     // are purged after retention.quarantineDays, not kept for retention.days.
