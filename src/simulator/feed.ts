@@ -47,6 +47,8 @@ export interface SimulatedStatusWijziging {
 export interface InjectedFailure {
   status: 429 | 503 | 500;
   retryAfter?: string;
+  /** Replaces fields of the REST problem document: what a hostile or careless ROD might write. */
+  problem?: { title?: string; detail?: string; code?: string; type?: string };
 }
 
 export interface FeedPage {
@@ -243,10 +245,11 @@ export class SimulatedFeed {
   }
 
   /** The next request(s), whatever they ask, get this error. */
-  failNext(status: 429 | 503 | 500, options: { retryAfter?: string; times?: number } = {}): void {
+  failNext(status: 429 | 503 | 500, options: { retryAfter?: string; times?: number; problem?: InjectedFailure['problem'] } = {}): void {
     const times = Math.max(1, Math.trunc(options.times ?? 1));
     const retryAfter = options.retryAfter ?? (status === 500 ? undefined : '1');
-    for (let i = 0; i < times; i++) this.failures.push(retryAfter === undefined ? { status } : { status, retryAfter });
+    const problem = options.problem ? { problem: options.problem } : {};
+    for (let i = 0; i < times; i++) this.failures.push(retryAfter === undefined ? { status, ...problem } : { status, retryAfter, ...problem });
   }
 
   /** Used by the server: the failure the current request must get, if one is queued. */

@@ -9,6 +9,7 @@ import type { Config } from '../../config/schema.js';
 import { inspectClientCertificate } from '../../certs/inspect.js';
 import { ingestItem, emptyIngestCounts } from '../../feed/ingest.js';
 import { silentLogger } from '../../observability/log.js';
+import { cleanOutsideText } from '../../observability/outside-text.js';
 import { storedItem, validateItem } from '../../feed/contract.js';
 import { Store } from '../../store/store.js';
 import { MAIL_STATES, type MailState } from '../../store/mail-states.js';
@@ -22,13 +23,26 @@ function openStore(config: Config): Store {
   return Store.open(config.storage.path, config.municipality.code);
 }
 
+/**
+ * Stored text as it may be printed: an SMTP server's reply, an error that quotes ROD, a row
+ * written by an older version. A terminal must never get its escape codes or bidi overrides,
+ * nor a BSN that slipped through, so it is cleaned again on the way out.
+ */
+function shown(text: string | null | undefined, max = 500): string | null {
+  return text === null || text === undefined ? null : cleanOutsideText(text, { max });
+}
+
+function shownCycle<T extends { error?: string | null }>(cycle: T | undefined): T | null {
+  return cycle ? { ...cycle, error: shown(cycle.error) } : null;
+}
+
 export function statusCommand(config: Config, opts: { json: boolean; out: Out }): number {
   const store = openStore(config);
   try {
     const report = inspectClientCertificate(config.tls, config.municipality.oin);
     const status = {
       gemeentecode: config.municipality.code,
-      lastCycle: store.cycles.last() ?? null,
+      lastCycle: shownCycle(store.cycles.last()),
       lastSuccessfulCycle: store.cycles.lastSuccessful()?.finished_at ?? null,
       cursor: store.cursor.get(),
       meldingenPerStatus: store.meldingen.countByStatus(),
@@ -76,7 +90,7 @@ export function outboxListCommand(config: Config, opts: { state?: MailState; mel
       nextAttempt: r.state === 'pending' || r.state === 'deferred' ? r.next_attempt_at : null,
       sent: r.sent_at,
       messageId: r.message_id,
-      lastError: r.last_error,
+      lastError: shown(r.last_error),
     }));
     if (opts.json) {
       for (const v of view) opts.out(JSON.stringify(v));
@@ -117,7 +131,7 @@ export function quarantineListCommand(config: Config, opts: { all: boolean; json
   const store = openStore(config);
   try {
     const rows = store.quarantine.list(opts.all ? 'all' : 'open');
-    const view = rows.map((r) => ({ id: r.id, state: r.state, received: r.received_at, meldingsnummer: r.meldingsnummer, volgnummer: r.volgnummer, reason: r.reason }));
+    const view = rows.map((r) => ({ id: r.id, state: r.state, received: r.received_at, meldingsnummer: r.meldingsnummer, volgnummer: r.volgnummer, reason: shown(r.reason) }));
     if (opts.json) {
       for (const v of view) opts.out(JSON.stringify(v));
     } else if (view.length === 0) {

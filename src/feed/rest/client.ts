@@ -3,6 +3,7 @@
  * pages over the shared mutual-TLS HTTP layer, RFC 7807 problems for errors.
  */
 import type { Logger } from '../../observability/log.js';
+import { cleanOutsideText } from '../../observability/outside-text.js';
 import { mutatiePaginaSchema, problemSchema, type Problem } from '../contract.js';
 import { RodError, type RodErrorKind } from '../errors.js';
 import { RodHttp, type RodTls } from '../http.js';
@@ -100,11 +101,26 @@ function problemLabel(problem: Problem): string {
   return `${problem.title}${problem.code ? ` [${problem.code}]` : ''}${problem.detail ? `: ${problem.detail}` : ''}`;
 }
 
+/**
+ * ROD's problem document, every text in it cleaned (cleanOutsideText): it ends up in the error
+ * that is logged, kept in the audit log and shown by `status`, and ROD may echo a pupil's BSN or
+ * send escape codes. The code and type stay, cleaned and short, to be looked up.
+ */
 function parseProblem(text: string): Problem | undefined {
+  let parsed;
   try {
-    const parsed = problemSchema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : undefined;
+    parsed = problemSchema.safeParse(JSON.parse(text));
   } catch {
     return undefined;
   }
+  if (!parsed.success) return undefined;
+  const { type, title, status, detail, code } = parsed.data;
+  const short = (value: string | undefined) => (value === undefined ? undefined : cleanOutsideText(value, { max: 64 }) || undefined);
+  return {
+    title: cleanOutsideText(title) || `HTTP ${status}`,
+    status,
+    ...(detail !== undefined && cleanOutsideText(detail) ? { detail: cleanOutsideText(detail) } : {}),
+    ...(short(code) ? { code: short(code) } : {}),
+    ...(type !== undefined ? { type: cleanOutsideText(type, { max: 120 }) } : {}),
+  };
 }
