@@ -137,4 +137,14 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'quarantine-attempts',
+    // A retry that fails again updates its record (how often, when, the reason now) instead of
+    // quarantining the same item once more as a new record with a new alert.
+    sql: `
+      ALTER TABLE quarantine ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE quarantine ADD COLUMN last_attempt_at TEXT;
+    `,
+  },
 ];

@@ -7,7 +7,7 @@ import { Cron } from 'croner';
 import { existsSync } from 'node:fs';
 import type { Config } from '../../config/schema.js';
 import { inspectClientCertificate } from '../../certs/inspect.js';
-import { ingestItem, emptyIngestCounts } from '../../feed/ingest.js';
+import { ingestItem, emptyIngestCounts, retryFailed } from '../../feed/ingest.js';
 import { silentLogger } from '../../observability/log.js';
 import { cleanOutsideText } from '../../observability/outside-text.js';
 import { storedItem, validateItem } from '../../feed/contract.js';
@@ -131,13 +131,13 @@ export function quarantineListCommand(config: Config, opts: { all: boolean; json
   const store = openStore(config);
   try {
     const rows = store.quarantine.list(opts.all ? 'all' : 'open');
-    const view = rows.map((r) => ({ id: r.id, state: r.state, received: r.received_at, meldingsnummer: r.meldingsnummer, volgnummer: r.volgnummer, reason: shown(r.reason) }));
+    const view = rows.map((r) => ({ id: r.id, state: r.state, received: r.received_at, meldingsnummer: r.meldingsnummer, volgnummer: r.volgnummer, attempts: r.attempts, reason: shown(r.reason) }));
     if (opts.json) {
       for (const v of view) opts.out(JSON.stringify(v));
     } else if (view.length === 0) {
       opts.out('the quarantine is empty');
     } else {
-      opts.out(table(['id', 'state', 'received', 'melding', 'volgnr', 'reason'], view.map((v) => [v.id, v.state, v.received, v.meldingsnummer, v.volgnummer, v.reason])));
+      opts.out(table(['id', 'state', 'received', 'melding', 'volgnr', 'tries', 'reason'], view.map((v) => [v.id, v.state, v.received, v.meldingsnummer, v.volgnummer, v.attempts, v.reason])));
     }
     return ExitCode.OK;
   } finally {
@@ -150,15 +150,18 @@ export function quarantineRetryCommand(config: Config, opts: { out: Out }): numb
   try {
     let reprocessed = 0;
     let still = 0;
+    const ctx = { store, config, log: silentLogger, now: () => new Date(), cycleId: null, forwardMail: true };
     for (const record of store.quarantine.list('open')) {
       const item = storedItem(record.payload);
-      if (!validateItem(item.value).ok) {
+      const checked = validateItem(item.value);
+      if (!checked.ok) {
+        store.transaction(() => retryFailed(ctx, record.id, checked.reason));
         still++;
         continue;
       }
       store.transaction(() => {
         const counts = emptyIngestCounts();
-        const outcome = ingestItem({ store, config, log: silentLogger, now: () => new Date(), cycleId: null, forwardMail: true }, item, counts);
+        const outcome = ingestItem({ ...ctx, retryOf: record.id }, item, counts);
         if (outcome !== 'quarantined') {
           store.quarantine.markProcessed(record.id, new Date());
           store.audit.append({ event: 'quarantine.reprocessed', outcome: 'ok', meldingsnummer: record.meldingsnummer, volgnummer: record.volgnummer, detail: { quarantineId: record.id, result: outcome, queued: counts.queued } });
