@@ -5,7 +5,7 @@
 import type { Logger } from '../../observability/log.js';
 import { cleanOutsideText } from '../../observability/outside-text.js';
 import { mutatiePaginaSchema, problemSchema, type Problem } from '../contract.js';
-import { RodError, type RodErrorKind } from '../errors.js';
+import { RodError, tooManyItems, type RodErrorKind } from '../errors.js';
 import { RodHttp, type RodTls } from '../http.js';
 import type { FeedPage, RodTransport } from '../transport.js';
 
@@ -13,6 +13,8 @@ export interface RodClientOptions {
   baseUrl: string;
   gemeentecode: string;
   timeoutSeconds: number;
+  /** rod.maxResponseBytes: a larger answer is refused while it streams in. */
+  maxResponseBytes?: number;
   tls: RodTls;
   log: Logger;
   /** How long one request may wait on a Retry-After (429/503) before the cycle gives up. */
@@ -42,6 +44,7 @@ export class RestTransport implements RodTransport {
       throw new RodError('invalid-response', `ROD sent volgnummerTot ${parsed.data.volgnummerTot} below vanaf ${vanaf}; request ${requestId}`);
     }
     const { verzuimmeldingen, volgnummerTot, meer } = parsed.data;
+    if (verzuimmeldingen.length > limit) throw tooManyItems(verzuimmeldingen.length, limit, 'limit', requestId);
     return { items: verzuimmeldingen.map((value) => ({ value, raw: JSON.stringify(value) })), volgnummerTot, meer, requestId };
   }
 
