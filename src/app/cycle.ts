@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import { deliverDue, type DeliveryCounts } from '../delivery/deliver.js';
 import { emptyIngestCounts, ingestPage, type IngestCounts } from '../feed/ingest.js';
 import type { Logger } from '../observability/log.js';
+import { cleanOutsideText } from '../observability/outside-text.js';
 import type { MailSender } from '../mail/smtp.js';
 import { RodError } from '../feed/errors.js';
 import type { RodTransport } from '../feed/transport.js';
@@ -68,7 +69,9 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
       }
     }
   } catch (err) {
-    error = err instanceof RodError ? err.message : `unexpected: ${(err as Error).message}`;
+    // A RodError's message quotes ROD only through cleanOutsideText; anything else may carry
+    // text from the wire (a parser's excerpt), so it is cleaned before the log and the audit log.
+    error = err instanceof RodError ? err.message : `unexpected: ${cleanOutsideText((err as Error).message, { max: 300 })}`;
     if (err instanceof RodError && err.kind === 'stopped') {
       log.info('cycle.interrupted', { cycleId, pages }, error);
       store.audit.append({ event: 'cycle.interrupted', outcome: 'info', cycleId, detail: { pages } });

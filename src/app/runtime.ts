@@ -94,7 +94,7 @@ function checkAuditChain(store: Store, config: Config, log: Logger, now: () => D
 
 /** The transport `rod.protocol` names. Throws CertificateError (exit 2) when a pinned signer file is unusable. */
 function createTransport(config: Config, tls: RodTls, log: Logger, now: () => Date, signal: AbortSignal | undefined): RodTransport {
-  const common = { baseUrl: config.rod.url, gemeentecode: config.municipality.code, timeoutSeconds: config.rod.timeoutSeconds, log, signal, tls };
+  const common = { baseUrl: config.rod.url, gemeentecode: config.municipality.code, timeoutSeconds: config.rod.timeoutSeconds, maxResponseBytes: config.rod.maxResponseBytes, log, signal, tls };
   if (config.rod.protocol === 'rest') return new RestTransport(common);
   const edukoppeling = edukoppelingSettings(config.rod);
   const pinnedSigners = (edukoppeling.signerCertificates ?? []).flatMap(

@@ -169,6 +169,8 @@ const rodSchema = z
     url: z.url({ protocol: /^https$/, error: 'expected an https:// URL' }).transform((u) => u.replace(/\/+$/, '')),
     pageSize: z.number().int().min(1).max(500).default(100),
     timeoutSeconds: z.number().min(1).max(600).default(30),
+    // A larger answer is refused while it streams in: a broken or hostile peer cannot fill memory.
+    maxResponseBytes: z.number().int().positive().default(20_971_520),
     reportStatus: z.enum(['none', 'IN_BEHANDELING']).default('none'),
     edukoppeling: edukoppelingSchema.optional(),
   })

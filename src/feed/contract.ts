@@ -65,7 +65,8 @@ export const verzuimmeldingSchema = z.object({
     begindatum: isoDate,
     einddatum: isoDate.nullable().optional(),
   }),
-  aantalUrenVerzuim: z.number().min(0).optional(),
+  // Bounded, like every number here: 1e300 hours is no melding, and is quarantined as such.
+  aantalUrenVerzuim: z.number().min(0).max(10_000).optional(),
   vermoedelijkeReden: z.string().max(200).optional(),
   toelichting: z.string().max(2000).optional(),
   leerling,

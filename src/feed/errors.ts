@@ -38,3 +38,11 @@ export class RodError extends Error {
 export function stopped(): RodError {
   return new RodError('stopped', 'the relay is stopping; the feed is read further in the next cycle');
 }
+
+/**
+ * A page with more items than asked for is not a page of the contract: refused whole, so that a
+ * peer cannot make one request cost unbounded work and storage.
+ */
+export function tooManyItems(count: number, limit: number, asked: string, requestId: string): RodError {
+  return new RodError('invalid-response', `ROD sent ${count} items for a page of at most ${limit} (${asked}); nothing of the page was stored; request ${requestId}`);
+}

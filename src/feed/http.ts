@@ -6,6 +6,12 @@
  * transport's business; how long to wait and when to give up is decided here,
  * once, for both.
  *
+ * Every answer is bounded: its body is counted as it streams in and refused
+ * past rod.maxResponseBytes (never buffered whole first), and the whole
+ * exchange, headers and body, must be done within twice rod.timeoutSeconds.
+ * undici's bodyTimeout only limits the gap between two chunks, so without
+ * that deadline a peer dripping a byte at a time could hold a cycle for ever.
+ *
  * undici's own `request` is used with an Agent from the same package: mixing
  * an npm undici Agent with Node's global fetch breaks whenever Node bundles a
  * different undici major (Node 20 here, 24 in the image).
@@ -13,7 +19,8 @@
 import { randomUUID, X509Certificate } from 'node:crypto';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
+import { cleanOutsideText } from '../observability/outside-text.js';
 import type { Logger } from '../observability/log.js';
 import { RodError, stopped } from './errors.js';
 
@@ -29,6 +36,8 @@ export interface RodTls {
 export interface RodHttpOptions {
   baseUrl: string;
   timeoutSeconds: number;
+  /** rod.maxResponseBytes (default 20 MB): a larger body is refused while it streams in. */
+  maxResponseBytes?: number;
   tls: RodTls;
   log: Logger;
   /** How long one request may wait on a Retry-After (429/503) before the cycle gives up. */
@@ -61,6 +70,7 @@ export interface HttpAnswer {
 }
 
 const NETWORK_ATTEMPTS = 3;
+const DEFAULT_MAX_RESPONSE_BYTES = 20_971_520;
 const THROTTLE_ATTEMPTS = 3;
 
 export class RodHttp {
@@ -95,25 +105,49 @@ export class RodHttp {
       if (signal?.aborted) throw stopped();
       const requestId = randomUUID();
       const started = Date.now();
-      let response;
+      // Headers and body together: aborted at the deadline, or at once when the relay stops.
+      const deadlineMs = this.options.timeoutSeconds * 2000;
+      const exchange = new AbortController();
+      const timer = setTimeout(() => exchange.abort(), deadlineMs);
+      const stop = () => exchange.abort();
+      signal?.addEventListener('abort', stop, { once: true });
+      const pastDeadline = () => new RodError(
+        'timeout',
+        `ROD at ${this.options.baseUrl} did not finish its answer within ${deadlineMs / 1000} s (twice rod.timeoutSeconds); the next cycle tries again. Request ${requestId}`,
+        { code: 'ROD_DEADLINE' },
+      );
+      let response: Dispatcher.ResponseData;
+      let text: string;
       try {
-        response = await request(`${this.options.baseUrl}${ex.path}`, {
-          method: ex.method,
-          signal,
-          dispatcher: this.agent,
-          headers: { ...ex.headers, 'x-request-id': requestId },
-          body: typeof ex.body === 'function' ? ex.body() : ex.body,
-        });
-      } catch (err) {
-        if (signal?.aborted) throw stopped();
-        const failure = this.describeTransportError(err);
-        if (failure.kind === 'tls' || ++networkFailures >= NETWORK_ATTEMPTS) throw failure;
-        this.options.log.warn('rod.retry', { requestId, reason: failure.kind, attempt: networkFailures, message: failure.message });
-        await this.pause(1000 * 2 ** networkFailures);
-        continue;
+        try {
+          response = await request(`${this.options.baseUrl}${ex.path}`, {
+            method: ex.method,
+            signal: exchange.signal,
+            dispatcher: this.agent,
+            headers: { ...ex.headers, 'x-request-id': requestId },
+            body: typeof ex.body === 'function' ? ex.body() : ex.body,
+          });
+        } catch (err) {
+          if (signal?.aborted) throw stopped();
+          if (exchange.signal.aborted) throw pastDeadline();
+          const failure = this.describeTransportError(err);
+          if (failure.kind === 'tls' || ++networkFailures >= NETWORK_ATTEMPTS) throw failure;
+          this.options.log.warn('rod.retry', { requestId, reason: failure.kind, attempt: networkFailures, message: failure.message });
+          await this.pause(1000 * 2 ** networkFailures);
+          continue;
+        }
+        try {
+          text = await this.readBody(response, ex, requestId);
+        } catch (err) {
+          if (signal?.aborted) throw stopped();
+          if (exchange.signal.aborted) throw pastDeadline();
+          if (err instanceof RodError) throw err;
+          throw this.describeTransportError(err);
+        }
+      } finally {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', stop);
       }
-
-      const text = await response.body.text();
       const status = response.statusCode;
       this.options.log.debug('rod.response', { requestId, method: ex.method, status, ms: Date.now() - started });
       if (status !== 429 && status !== 503) return { status, headers: response.headers, text, requestId };
@@ -135,6 +169,33 @@ export class RodHttp {
 
   async close(): Promise<void> {
     await this.agent.close();
+  }
+
+  /**
+   * The body as text, counted chunk by chunk as it arrives: past rod.maxResponseBytes the stream
+   * is destroyed (the connection closes) and the answer refused, so no more than the limit is
+   * ever held in memory.
+   */
+  private async readBody(response: Dispatcher.ResponseData, ex: HttpExchange, requestId: string): Promise<string> {
+    const max = this.options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    const tooLarge = () => {
+      response.body.destroy();
+      return new RodError(
+        'invalid-response',
+        `ROD's answer to ${ex.method} ${ex.path.split('?')[0] || '/'} is larger than rod.maxResponseBytes (${max} bytes) and was refused unread; nothing of it was stored. Raise rod.maxResponseBytes only if DUO's pages are really this large. Request ${requestId}`,
+        { status: response.statusCode },
+      );
+    };
+    const declared = Number(header(response.headers, 'content-length'));
+    if (Number.isFinite(declared) && declared > max) throw tooLarge();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > max) throw tooLarge();
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks, size).toString('utf8');
   }
 
   private async pause(ms: number): Promise<void> {
@@ -167,12 +228,12 @@ export class RodHttp {
     }
     if (code === 'ROD_SERVER_CHAIN') return new RodError('tls', `TLS refused: ROD's server chain: ${messages}`, { code });
     if (/^ERR_SSL|^ERR_TLS|alert|handshake/i.test(code) || /alert|handshake|certificate/i.test(messages)) {
-      return new RodError('tls', `TLS handshake with ROD at ${where} failed (${code}: ${messages}). If ROD rejected the client certificate, check tls.cert and that DUO registered it`, { code });
+      return new RodError('tls', `TLS handshake with ROD at ${where} failed (${code}: ${cleanOutsideText(messages)}). If ROD rejected the client certificate, check tls.cert and that DUO registered it`, { code });
     }
     if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ETIMEDOUT') {
       return new RodError('timeout', `ROD at ${where} did not answer within rod.timeoutSeconds (${code})`, { code });
     }
-    return new RodError('unreachable', `ROD at ${where} is unreachable (${code}${messages ? `: ${messages}` : ''})`, { code });
+    return new RodError('unreachable', `ROD at ${where} is unreachable (${code}${messages ? `: ${cleanOutsideText(messages)}` : ''})`, { code });
   }
 }
 

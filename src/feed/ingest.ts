@@ -24,6 +24,8 @@ export interface IngestContext {
   cycleId: number | null;
   /** False while the first run stores its backlog with sync.backlog: store-only. */
   forwardMail: boolean;
+  /** Set by `quarantine retry`: the record being reprocessed, which a new failure updates. */
+  retryOf?: number;
 }
 
 export interface IngestCounts {
@@ -154,9 +156,25 @@ function processMelding(ctx: IngestContext, m: Verzuimmelding, received: FeedIte
 function quarantine(ctx: IngestContext, item: FeedItem, reason: string): void {
   const { store, log } = ctx;
   const now = ctx.now();
+  if (ctx.retryOf !== undefined) {
+    retryFailed(ctx, ctx.retryOf, reason);
+    return;
+  }
   const record = store.quarantine.add(item, reason, now);
   const ids = { meldingsnummer: record.meldingsnummer, volgnummer: record.volgnummer };
   store.audit.append({ event: 'mutation.quarantined', outcome: 'failed', ...ids, cycleId: ctx.cycleId, detail: { quarantineId: record.id, reason } });
   log.error('mutation.quarantined', { ...ids, quarantineId: record.id, reason });
   queueAlert(ctx, quarantineAlert(record, reason, now));
+}
+
+/**
+ * A quarantined record that a retry could not process either. It is the same item, so it
+ * stays one record (attempts, last reason) and the administrator, alerted once when it
+ * arrived, gets no new alert for every retry.
+ */
+export function retryFailed(ctx: Pick<IngestContext, 'store' | 'log' | 'now' | 'cycleId'>, quarantineId: number, reason: string): void {
+  const record = ctx.store.quarantine.retryFailed(quarantineId, reason, ctx.now());
+  const ids = { meldingsnummer: record.meldingsnummer, volgnummer: record.volgnummer };
+  ctx.store.audit.append({ event: 'quarantine.retry-failed', outcome: 'failed', ...ids, cycleId: ctx.cycleId, detail: { quarantineId, attempts: record.attempts, reason } });
+  ctx.log.warn('quarantine.retry-failed', { ...ids, quarantineId, attempts: record.attempts, reason });
 }

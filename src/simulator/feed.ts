@@ -47,6 +47,8 @@ export interface SimulatedStatusWijziging {
 export interface InjectedFailure {
   status: 429 | 503 | 500;
   retryAfter?: string;
+  /** Replaces fields of the REST problem document: what a hostile or careless ROD might write. */
+  problem?: { title?: string; detail?: string; code?: string; type?: string };
 }
 
 export interface FeedPage {
@@ -143,19 +145,24 @@ export class SimulatedFeed {
 
   /**
    * One page of the feed for one gemeente: the mutations with a volgnummer
-   * above `vanaf` (exclusive), ascending, at most `limit`, plus any re-served
-   * ones asked for with replayNext.
+   * above `vanaf` (exclusive), ascending, and any re-served ones asked for
+   * with replayNext: at most `limit` in all, as the relay refuses a page
+   * with more items than it asked for.
    */
   page(gemeentecode: string, vanaf: number, limit: number): FeedPage {
     const isOwn = (e: Entry) => e.gemeentecode === undefined || e.gemeentecode === gemeentecode;
     // Entries are sorted by volgnummer: find the first one above vanaf, then walk (the bench pages through large feeds).
     const start = this.firstAbove(vanaf);
+    const earlier = this.replayPending > 0 ? this.entries.slice(0, start).filter(isOwn) : [];
+    // Re-served items take their place within the limit, leaving room for at least one new one.
+    const count = Math.min(this.replayPending, earlier.length, Math.max(0, limit - 1));
+    const room = limit - count;
     const fresh: Entry[] = [];
     let meer = false;
     for (let i = start; i < this.entries.length; i++) {
       const entry = this.entries[i]!;
       if (!isOwn(entry)) continue;
-      if (fresh.length === limit) {
+      if (fresh.length === room) {
         meer = true;
         break;
       }
@@ -165,9 +172,7 @@ export class SimulatedFeed {
     const volgnummerTot = fresh.length ? Math.max(vanaf, fresh[fresh.length - 1]!.volgnummer) : vanaf;
 
     const items = fresh.map((e) => structuredClone(e.item));
-    const earlier = this.replayPending > 0 ? this.entries.slice(0, start).filter(isOwn) : [];
-    if (earlier.length > 0) {
-      const count = Math.min(this.replayPending, earlier.length);
+    if (count > 0) {
       this.replayPending = 0;
       // Descending, and spread between the new items: out of order, as after a failover.
       const replayed = this.random
@@ -236,17 +241,18 @@ export class SimulatedFeed {
   /**
    * The next page that has earlier mutations to offer also re-serves `count`
    * of them (volgnummer <= vanaf, out of order), the way ROD may after a
-   * failover. The items come on top of the page's limit.
+   * failover. They count towards the page's limit.
    */
   replayNext(count: number): void {
     this.replayPending = Math.max(0, Math.trunc(count));
   }
 
   /** The next request(s), whatever they ask, get this error. */
-  failNext(status: 429 | 503 | 500, options: { retryAfter?: string; times?: number } = {}): void {
+  failNext(status: 429 | 503 | 500, options: { retryAfter?: string; times?: number; problem?: InjectedFailure['problem'] } = {}): void {
     const times = Math.max(1, Math.trunc(options.times ?? 1));
     const retryAfter = options.retryAfter ?? (status === 500 ? undefined : '1');
-    for (let i = 0; i < times; i++) this.failures.push(retryAfter === undefined ? { status } : { status, retryAfter });
+    const problem = options.problem ? { problem: options.problem } : {};
+    for (let i = 0; i < times; i++) this.failures.push(retryAfter === undefined ? { status, ...problem } : { status, retryAfter, ...problem });
   }
 
   /** Used by the server: the failure the current request must get, if one is queued. */

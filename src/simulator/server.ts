@@ -111,7 +111,7 @@ function arrive(req: IncomingMessage): Arrival {
 
 function failureReply(failure: InjectedFailure, path: string): Reply {
   const p = failureProblem(failure.status, failure.retryAfter);
-  return problemReply({ ...p, instance: path }, failure.retryAfter !== undefined ? { 'Retry-After': failure.retryAfter } : undefined);
+  return problemReply({ ...p, ...failure.problem, instance: path }, failure.retryAfter !== undefined ? { 'Retry-After': failure.retryAfter } : undefined);
 }
 
 /** The reply to a request: refusals that hold for every path first, then the route table. */

@@ -138,7 +138,6 @@ export const MIGRATIONS: Migration[] = [
     `,
   },
   {
-    // Versions 11 and up: 2-10 are left to migrations made at the same time on other branches.
     version: 2,
     name: 'audit-log-append-only',
     // AUTOINCREMENT so that an id is never handed out twice, even after the
@@ -146,7 +145,7 @@ export const MIGRATIONS: Migration[] = [
     // deliberate act (dropping them) rather than an UPDATE anyone can type.
     // The rows, ids and hashes are copied as they are: the chain stays valid.
     sql: `
-      CREATE TABLE audit_log_v11 (
+      CREATE TABLE audit_log_new (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         at TEXT NOT NULL,
         event TEXT NOT NULL,
@@ -161,10 +160,10 @@ export const MIGRATIONS: Migration[] = [
         prev_hash TEXT NOT NULL,
         hash TEXT NOT NULL
       );
-      INSERT INTO audit_log_v11 (id, at, event, outcome, meldingsnummer, volgnummer, instance, kind, outbox_id, cycle_id, detail, prev_hash, hash)
+      INSERT INTO audit_log_new (id, at, event, outcome, meldingsnummer, volgnummer, instance, kind, outbox_id, cycle_id, detail, prev_hash, hash)
         SELECT id, at, event, outcome, meldingsnummer, volgnummer, instance, kind, outbox_id, cycle_id, detail, prev_hash, hash FROM audit_log ORDER BY id;
       DROP TABLE audit_log;
-      ALTER TABLE audit_log_v11 RENAME TO audit_log;
+      ALTER TABLE audit_log_new RENAME TO audit_log;
       CREATE INDEX audit_melding ON audit_log (meldingsnummer);
       CREATE INDEX audit_at ON audit_log (at);
       CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
@@ -184,6 +183,16 @@ export const MIGRATIONS: Migration[] = [
       ALTER TABLE quarantine ADD COLUMN gemeentecode TEXT;
       UPDATE quarantine SET gemeentecode = json_extract(payload, '$.gemeentecode')
         WHERE json_valid(payload) AND json_type(payload, '$.gemeentecode') = 'text';
+    `,
+  },
+  {
+    version: 4,
+    name: 'quarantine-attempts',
+    // A retry that fails again updates its record (how often, when, the reason now) instead of
+    // quarantining the same item once more as a new record with a new alert.
+    sql: `
+      ALTER TABLE quarantine ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE quarantine ADD COLUMN last_attempt_at TEXT;
     `,
   },
 ];

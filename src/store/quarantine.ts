@@ -11,6 +11,9 @@ export interface QuarantinedRecord {
   state: 'open' | 'processed';
   processed_at: string | null;
   gemeentecode: string | null;
+  /** 1 when quarantined, one more for each `quarantine retry` that failed again. */
+  attempts: number;
+  last_attempt_at: string | null;
 }
 
 export class Quarantine {
@@ -29,6 +32,12 @@ export class Quarantine {
     return (state === 'all'
       ? this.db.prepare('SELECT * FROM quarantine ORDER BY id').all()
       : this.db.prepare('SELECT * FROM quarantine WHERE state = ? ORDER BY id').all(state)) as QuarantinedRecord[];
+  }
+
+  /** A retry that failed again: the same record, counted, with the reason it fails for now. */
+  retryFailed(id: number, reason: string, at: Date): QuarantinedRecord {
+    this.db.prepare('UPDATE quarantine SET attempts = attempts + 1, last_attempt_at = ?, reason = ? WHERE id = ?').run(at.toISOString(), reason, id);
+    return this.db.prepare('SELECT * FROM quarantine WHERE id = ?').get(id) as QuarantinedRecord;
   }
 
   markProcessed(id: number, at: Date): void {

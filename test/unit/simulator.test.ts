@@ -199,15 +199,18 @@ describe('the feed over mutual TLS', () => {
     const items = page.json.verzuimmeldingen as Verzuimmelding[];
     const replayed = items.filter((m) => m.volgnummer <= cursor);
     const fresh = items.filter((m) => m.volgnummer > cursor);
+    // Re-served items count towards the limit: the relay refuses a page larger than it asked for.
+    expect(items).toHaveLength(5);
     expect(replayed).toHaveLength(3);
-    expect(fresh).toHaveLength(5);
+    expect(fresh).toHaveLength(2);
     expect(volgnummers(items)).not.toEqual([...volgnummers(items)].sort((a, b) => a - b));
     for (const m of replayed) expect(m).toEqual(served.get(m.volgnummer));
     expect(page.json.volgnummerTot).toBe(fresh[fresh.length - 1]!.volgnummer);
 
     // Only once.
     const again = await call(simulator, `/gemeenten/0344/verzuimmeldingen?vanaf=${cursor}&limit=5`);
-    expect(volgnummers(again.json.verzuimmeldingen)).toEqual(volgnummers(fresh));
+    expect(volgnummers(again.json.verzuimmeldingen).slice(0, 2)).toEqual(volgnummers(fresh));
+    expect(volgnummers(again.json.verzuimmeldingen).every((n) => n > cursor)).toBe(true);
 
     // A page of nothing but re-served mutations leaves the cursor at vanaf.
     const last: number = feed.lastVolgnummer;

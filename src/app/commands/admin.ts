@@ -7,8 +7,9 @@ import { Cron } from 'croner';
 import { existsSync } from 'node:fs';
 import type { Config } from '../../config/schema.js';
 import { inspectClientCertificate } from '../../certs/inspect.js';
-import { ingestItem, emptyIngestCounts } from '../../feed/ingest.js';
+import { ingestItem, emptyIngestCounts, retryFailed } from '../../feed/ingest.js';
 import { silentLogger } from '../../observability/log.js';
+import { cleanOutsideText } from '../../observability/outside-text.js';
 import { storedItem, validateItem } from '../../feed/contract.js';
 import { Store } from '../../store/store.js';
 import { MAIL_STATES, type MailState } from '../../store/mail-states.js';
@@ -26,13 +27,26 @@ function openStore(config: Config, access: 'read' | 'write'): Store {
   return Store.open(config.storage.path, config.municipality.code, undefined, { readonly: access === 'read' });
 }
 
+/**
+ * Stored text as it may be printed: an SMTP server's reply, an error that quotes ROD, a row
+ * written by an older version. A terminal must never get its escape codes or bidi overrides,
+ * nor a BSN that slipped through, so it is cleaned again on the way out.
+ */
+function shown(text: string | null | undefined, max = 500): string | null {
+  return text === null || text === undefined ? null : cleanOutsideText(text, { max });
+}
+
+function shownCycle<T extends { error?: string | null }>(cycle: T | undefined): T | null {
+  return cycle ? { ...cycle, error: shown(cycle.error) } : null;
+}
+
 export function statusCommand(config: Config, opts: { json: boolean; out: Out }): number {
   const store = openStore(config, 'read');
   try {
     const report = inspectClientCertificate(config.tls, config.municipality.oin);
     const status = {
       gemeentecode: config.municipality.code,
-      lastCycle: store.cycles.last() ?? null,
+      lastCycle: shownCycle(store.cycles.last()),
       lastSuccessfulCycle: store.cycles.lastSuccessful()?.finished_at ?? null,
       cursor: store.cursor.get(),
       meldingenPerStatus: store.meldingen.countByStatus(),
@@ -80,7 +94,7 @@ export function outboxListCommand(config: Config, opts: { state?: MailState; mel
       nextAttempt: r.state === 'pending' || r.state === 'deferred' ? r.next_attempt_at : null,
       sent: r.sent_at,
       messageId: r.message_id,
-      lastError: r.last_error,
+      lastError: shown(r.last_error),
     }));
     if (opts.json) {
       for (const v of view) opts.out(JSON.stringify(v));
@@ -121,13 +135,13 @@ export function quarantineListCommand(config: Config, opts: { all: boolean; json
   const store = openStore(config, 'read');
   try {
     const rows = store.quarantine.list(opts.all ? 'all' : 'open');
-    const view = rows.map((r) => ({ id: r.id, state: r.state, received: r.received_at, meldingsnummer: r.meldingsnummer, volgnummer: r.volgnummer, reason: r.reason }));
+    const view = rows.map((r) => ({ id: r.id, state: r.state, received: r.received_at, meldingsnummer: r.meldingsnummer, volgnummer: r.volgnummer, attempts: r.attempts, reason: shown(r.reason) }));
     if (opts.json) {
       for (const v of view) opts.out(JSON.stringify(v));
     } else if (view.length === 0) {
       opts.out('the quarantine is empty');
     } else {
-      opts.out(table(['id', 'state', 'received', 'melding', 'volgnr', 'reason'], view.map((v) => [v.id, v.state, v.received, v.meldingsnummer, v.volgnummer, v.reason])));
+      opts.out(table(['id', 'state', 'received', 'melding', 'volgnr', 'tries', 'reason'], view.map((v) => [v.id, v.state, v.received, v.meldingsnummer, v.volgnummer, v.attempts, v.reason])));
     }
     return ExitCode.OK;
   } finally {
@@ -140,15 +154,18 @@ export function quarantineRetryCommand(config: Config, opts: { out: Out }): numb
   try {
     let reprocessed = 0;
     let still = 0;
+    const ctx = { store, config, log: silentLogger, now: () => new Date(), cycleId: null, forwardMail: true };
     for (const record of store.quarantine.list('open')) {
       const item = storedItem(record.payload);
-      if (!validateItem(item.value).ok) {
+      const checked = validateItem(item.value);
+      if (!checked.ok) {
+        store.transaction(() => retryFailed(ctx, record.id, checked.reason));
         still++;
         continue;
       }
       store.transaction(() => {
         const counts = emptyIngestCounts();
-        const outcome = ingestItem({ store, config, log: silentLogger, now: () => new Date(), cycleId: null, forwardMail: true }, item, counts);
+        const outcome = ingestItem({ ...ctx, retryOf: record.id }, item, counts);
         if (outcome !== 'quarantined') {
           store.quarantine.markProcessed(record.id, new Date());
           store.audit.append({ event: 'quarantine.reprocessed', outcome: 'ok', meldingsnummer: record.meldingsnummer, volgnummer: record.volgnummer, detail: { quarantineId: record.id, result: outcome, queued: counts.queued } });

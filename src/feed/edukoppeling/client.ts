@@ -12,7 +12,7 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { XMLSerializer, type Element } from '@xmldom/xmldom';
 import type { Logger } from '../../observability/log.js';
-import { RodError } from '../errors.js';
+import { RodError, tooManyItems } from '../errors.js';
 import { RodHttp, type RodTls } from '../http.js';
 import type { FeedPage, RodTransport } from '../transport.js';
 import {
@@ -51,6 +51,8 @@ export interface EdukoppelingClientOptions {
   /** municipality.oin: wsa:From and verzendendeInstantie. */
   municipalityOin: string;
   timeoutSeconds: number;
+  /** rod.maxResponseBytes: a larger answer is refused while it streams in. */
+  maxResponseBytes?: number;
   /** The client certificate (leaf first) and key sign the messages too (request rule 7). */
   tls: RodTls;
   log: Logger;
@@ -100,6 +102,7 @@ export class EdukoppelingTransport implements RodTransport {
     if (body.volgnummerTot < vanaf) {
       throw new RodError('invalid-response', `ROD sent volgnummerTot ${body.volgnummerTot} below vanaf ${vanaf}; request ${messageId}`);
     }
+    if (body.meldingen.length > limit) throw tooManyItems(body.meldingen.length, limit, 'maximumAantal', messageId);
     const serializer = new XMLSerializer();
     return {
       // The element as verified (from the signed canonical Body), with its namespace declared, for the store.

@@ -3,11 +3,13 @@
  *
  * A SOAP Fault (HTTP 500) is unsigned: it is read only to name the code in
  * the error that ends the cycle, never to decide anything that stores data.
- * Its text comes from the other side of the wire, so it is cleaned of
- * control characters and cut to 300 characters before it reaches a message
- * (and so the log and the alert mail); the code is kept whole.
+ * Its text comes from the other side of the wire, so it goes through
+ * cleanOutsideText (control characters out, BSN-like numbers and e-mail
+ * addresses masked, 200 characters at most) before it reaches a message, and
+ * so the log, the audit log and `status`; the code is kept, cleaned the same way.
  */
 import { DOMParser, type Element } from '@xmldom/xmldom';
+import { cleanOutsideText } from '../../observability/outside-text.js';
 import { RodError } from '../errors.js';
 import { childElements, textOf } from './contract.js';
 import { NS } from './wire.js';
@@ -23,13 +25,6 @@ export interface SoapFault {
   /** Without its prefix: `Client.EK0030`, `Server.DK0050`. */
   code: string;
   text: string;
-}
-
-/** Cleaned of control characters and cut to 300 characters, for a message that is logged and mailed. */
-export function cleanText(text: string, max = 300): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
-  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 
 /** The Fault in a SOAP 1.1 envelope, selected by namespace; undefined when the text is not one. */
@@ -52,8 +47,8 @@ export function parseFault(text: string): SoapFault | undefined {
     return el ? textOf(el).trim() : '';
   };
   const qname = field('faultcode');
-  const code = cleanText(qname.includes(':') ? qname.slice(qname.indexOf(':') + 1) : qname, 64);
-  return { code, text: cleanText(field('faultstring')) };
+  const code = cleanOutsideText(qname.includes(':') ? qname.slice(qname.indexOf(':') + 1) : qname, { max: 64 });
+  return { code, text: cleanOutsideText(field('faultstring')) };
 }
 
 /** What to check for a fault code DUO documents; empty for one it does not. */
@@ -102,8 +97,8 @@ export function businessRefusal(
   foutmelding: { foutcode: string; fouttekst: string } | undefined,
   ctx: FaultContext,
 ): RodError | 'conflict' {
-  const code = cleanText(foutmelding?.foutcode ?? '', 32) || '(no foutcode)';
-  const text = cleanText(foutmelding?.fouttekst ?? '');
+  const code = cleanOutsideText(foutmelding?.foutcode, { max: 32 }) || '(no foutcode)';
+  const text = cleanOutsideText(foutmelding?.fouttekst);
   if (operation === 'setStatus' && code === 'V409') return 'conflict';
   const label = `${code}${text ? `: ${text}` : ''}`;
   const advice: Record<string, string> = {

@@ -23,6 +23,7 @@ import { DOMParser, onWarningStopParsing, type Document, type Element } from '@x
 import { SignedXml } from 'xml-crypto';
 import { buildChain } from '../../certs/chain.js';
 import { attribute, certFields, commonName, OID, sameCertificate } from '../../certs/x509-fields.js';
+import { cleanOutsideText } from '../../observability/outside-text.js';
 import { RodError } from '../errors.js';
 import { childElements, textOf } from './contract.js';
 import { pkcs1VerifyingKey } from '../../certs/signing-key.js';
@@ -280,8 +281,7 @@ function checkTimestamp(timestamp: Element, expected: ResponseExpectations): voi
 }
 
 /** A value from the message, for an error message: no control characters, at most 120 characters. */
+/** A value from the unverified response, for a refusal message: outside text, so cleaned. */
 function clip(value: string): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = value.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
-  return clean.length > 120 ? `${clean.slice(0, 120)}…` : clean;
+  return cleanOutsideText(value, { max: 120 });
 }

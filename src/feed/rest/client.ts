@@ -3,8 +3,9 @@
  * pages over the shared mutual-TLS HTTP layer, RFC 7807 problems for errors.
  */
 import type { Logger } from '../../observability/log.js';
+import { cleanOutsideText } from '../../observability/outside-text.js';
 import { mutatiePaginaSchema, problemSchema, type Problem } from '../contract.js';
-import { RodError, type RodErrorKind } from '../errors.js';
+import { RodError, tooManyItems, type RodErrorKind } from '../errors.js';
 import { RodHttp, type RodTls } from '../http.js';
 import type { FeedPage, RodTransport } from '../transport.js';
 
@@ -12,6 +13,8 @@ export interface RodClientOptions {
   baseUrl: string;
   gemeentecode: string;
   timeoutSeconds: number;
+  /** rod.maxResponseBytes: a larger answer is refused while it streams in. */
+  maxResponseBytes?: number;
   tls: RodTls;
   log: Logger;
   /** How long one request may wait on a Retry-After (429/503) before the cycle gives up. */
@@ -41,6 +44,7 @@ export class RestTransport implements RodTransport {
       throw new RodError('invalid-response', `ROD sent volgnummerTot ${parsed.data.volgnummerTot} below vanaf ${vanaf}; request ${requestId}`);
     }
     const { verzuimmeldingen, volgnummerTot, meer } = parsed.data;
+    if (verzuimmeldingen.length > limit) throw tooManyItems(verzuimmeldingen.length, limit, 'limit', requestId);
     return { items: verzuimmeldingen.map((value) => ({ value, raw: JSON.stringify(value) })), volgnummerTot, meer, requestId };
   }
 
@@ -100,11 +104,26 @@ function problemLabel(problem: Problem): string {
   return `${problem.title}${problem.code ? ` [${problem.code}]` : ''}${problem.detail ? `: ${problem.detail}` : ''}`;
 }
 
+/**
+ * ROD's problem document, every text in it cleaned (cleanOutsideText): it ends up in the error
+ * that is logged, kept in the audit log and shown by `status`, and ROD may echo a pupil's BSN or
+ * send escape codes. The code and type stay, cleaned and short, to be looked up.
+ */
 function parseProblem(text: string): Problem | undefined {
+  let parsed;
   try {
-    const parsed = problemSchema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : undefined;
+    parsed = problemSchema.safeParse(JSON.parse(text));
   } catch {
     return undefined;
   }
+  if (!parsed.success) return undefined;
+  const { type, title, status, detail, code } = parsed.data;
+  const short = (value: string | undefined) => (value === undefined ? undefined : cleanOutsideText(value, { max: 64 }) || undefined);
+  return {
+    title: cleanOutsideText(title) || `HTTP ${status}`,
+    status,
+    ...(detail !== undefined && cleanOutsideText(detail) ? { detail: cleanOutsideText(detail) } : {}),
+    ...(short(code) ? { code: short(code) } : {}),
+    ...(type !== undefined ? { type: cleanOutsideText(type, { max: 120 }) } : {}),
+  };
 }
