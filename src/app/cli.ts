@@ -9,14 +9,14 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { CertificateError } from '../certs/read.js';
 import { certBundleCommand, certCheckCommand } from './commands/cert.js';
-import { ConfigError, checkReferencedFiles, loadConfig, type LoadedConfig } from '../config/load.js';
+import { ConfigError, checkReferencedFiles, loadConfig, type ConfigWarning, type LoadedConfig } from '../config/load.js';
 import { configSchema } from '../config/schema.js';
 import { MAIL_STATES, type MailState } from '../store/mail-states.js';
 import { inspectClientCertificate } from '../certs/inspect.js';
 import { createCertificateWatch } from './certificate-watch.js';
 import { runCycle } from './cycle.js';
 import { runDaemon } from './daemon.js';
-import { createLogger } from '../observability/log.js';
+import { createLogger, type Logger } from '../observability/log.js';
 import { openRelay } from './runtime.js';
 import { commandHelp, parseCommandLine, positionalsOf, UsageError, type CommandSpec, type OptionSpecs, type ParsedArgs } from './commands/args.js';
 import { ExitCode } from './exit-codes.js';
@@ -62,19 +62,27 @@ function config(values: { config?: string }): LoadedConfig {
   return loadConfig(values.config);
 }
 
+/** At every start: one config.warning line per weak setting, naming the key, never its value. */
+function logWarnings(log: Logger, warnings: readonly ConfigWarning[]): void {
+  for (const w of warnings) log.warn('config.warning', { key: w.key }, `${w.key}: ${w.message}`);
+}
+
 const COMMANDS: Command[] = [
   command(
     { name: 'run', summary: 'the daemon: a cycle at start, then on schedule.cron; stops cleanly on SIGTERM/SIGINT', options: CONFIG },
     async ({ values }) => {
-      const { config: c } = config(values);
-      return runDaemon(c, createLogger({ level: c.log.level }));
+      const { config: c, warnings } = config(values);
+      const log = createLogger({ level: c.log.level });
+      logWarnings(log, warnings);
+      return runDaemon(c, log);
     },
   ),
   command(
     { name: 'once', summary: 'one cycle (fetch all pages, store, deliver what is due), then exit: 0 feed read to its end, 1 ended early', options: CONFIG },
     async ({ values }) => {
-      const { config: c } = config(values);
+      const { config: c, warnings } = config(values);
       const log = createLogger({ level: c.log.level });
+      logWarnings(log, warnings);
       const relay = openRelay(c, log);
       try {
         await createCertificateWatch(c, relay.store, log)();
@@ -86,7 +94,9 @@ const COMMANDS: Command[] = [
     },
   ),
   command({ name: 'check-config', summary: 'validate the configuration and the files it names: 0 valid, 78 invalid', options: CONFIG }, ({ values }) => {
-    const { config: c, file } = config(values);
+    const { config: c, file, warnings } = config(values);
+    // Weak settings are not errors: said on standard error, the exit status stays 0.
+    for (const w of warnings) stderr(`${file}: warning: ${w.key}: ${w.message}`);
     const problems = checkReferencedFiles(c);
     if (problems.length === 0) {
       const report = inspectClientCertificate(c.tls, c.municipality.oin);

@@ -25,6 +25,14 @@ export interface LoadedConfig {
   config: Config;
   /** Absolute path of the file it came from. */
   file: string;
+  /** Settings that are valid but weaken the relay's protection; shown at every start and by check-config. */
+  warnings: ConfigWarning[];
+}
+
+/** A valid but weak setting: the key path and what to do about it, never the value. */
+export interface ConfigWarning {
+  key: string;
+  message: string;
 }
 
 export function resolveConfigPath(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
@@ -39,11 +47,16 @@ export function loadConfig(explicit?: string, env: NodeJS.ProcessEnv = process.e
   } catch (err) {
     throw new ConfigError(file, [`cannot read the configuration file: ${describeFsError(err)}`]);
   }
-  return { config: parseConfig(text, file, env), file };
+  return { ...readConfig(text, file, env), file };
 }
 
 /** Parses and validates configuration text; relative file paths are taken relative to the file's folder. */
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  return readConfig(text, file, env).config;
+}
+
+/** parseConfig, with the warnings about weak settings in a valid file. */
+export function readConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): { config: Config; warnings: ConfigWarning[] } {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
@@ -65,7 +78,43 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   if (!result.success) problems.push(...formatIssues(result.error.issues));
   if (problems.length > 0 || !result.success) throw new ConfigError(file, problems);
 
-  return resolvePaths(result.data, path.dirname(file));
+  return { config: resolvePaths(result.data, path.dirname(file)), warnings: weakSettings(raw, result.data) };
+}
+
+/** The secrets a configuration may hold, by key path, with the variable the example configuration uses for each. */
+const SECRET_KEYS: readonly { at: readonly string[]; variable: string }[] = [
+  { at: ['smtp', 'password'], variable: 'SMTP_PASSWORD' },
+  { at: ['tls', 'keyPassphrase'], variable: 'ROD_KEY_PASSPHRASE' },
+  { at: ['tls', 'pfxPassphrase'], variable: 'ROD_PFX_PASSPHRASE' },
+];
+
+/**
+ * Settings that are allowed but weaken the relay, judged on the file as
+ * written (`raw`, before substitution): a secret is fine when it comes from
+ * the environment or a *_FILE (written as `${VAR}`), not when it stands in
+ * the file itself, which gets copied, backed up and pasted into tickets.
+ */
+function weakSettings(raw: object, config: Config): ConfigWarning[] {
+  const warnings: ConfigWarning[] = [];
+  for (const { at, variable: name } of SECRET_KEYS) {
+    const value = at.reduce<unknown>((node, key) => (node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined), raw);
+    // Whatever is left besides ${VAR} references was written in the file.
+    if (typeof value !== 'string' || value.replace(VARIABLE, '').trim() === '') continue;
+    warnings.push({
+      key: at.join('.'),
+      message: `a literal secret in the configuration file: write \${${name}} instead and set ${name} or ${name}_FILE (a file only the relay can read) in the environment`,
+    });
+  }
+  const smtp = config.smtp;
+  if (smtp.allowPlaintext && !smtp.secure && !smtp.requireTLS) {
+    warnings.push({
+      key: 'smtp.allowPlaintext',
+      message: "true with smtp.requireTLS: false: mail with pupils' personal data crosses the network unencrypted whenever the SMTP relay does not offer STARTTLS, or someone in between strips it; only for a relay on this host or a network you trust",
+    });
+  } else if (smtp.allowPlaintext) {
+    warnings.push({ key: 'smtp.allowPlaintext', message: 'true has no effect while TLS is required (smtp.requireTLS or smtp.secure); remove it, so nobody relies on it later' });
+  }
+  return warnings;
 }
 
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;

@@ -13,7 +13,7 @@ import type { MailKind } from '../domain/mail.js';
 import type { FieldChange } from '../policy/notification-policy.js';
 import type { OutboxRow } from '../store/outbox.js';
 import type { Store } from '../store/store.js';
-import { deadLetterAlert, queueAlert } from '../mail/alert.js';
+import { deadLetterAlert, queueAlert, tlsFailingAlert } from '../mail/alert.js';
 import { readStoredMutation } from '../feed/contract.js';
 import { retryDelaySeconds } from './backoff.js';
 
@@ -63,8 +63,14 @@ async function deliverOne(ctx: DeliveryContext, row: OutboxRow, counts: Delivery
   try {
     mail = render(ctx, row);
   } catch (err) {
-    const message = `cannot compose the mail: ${(err as Error).message.split('\n')[0]}`;
-    if (store.outbox.bury(row, { error: message, cycleId: ctx.cycleId })) {
+    const message = err instanceof Unaddressable ? err.message : `cannot compose the mail: ${(err as Error).message.split('\n')[0]}`;
+    // Like every dead letter: buried and alerted in one transaction.
+    const buried = store.transaction(() => {
+      if (!store.outbox.bury(row, { error: message, cycleId: ctx.cycleId })) return false;
+      if (row.kind !== 'alert') queueAlert(ctx, deadLetterAlert(row, row.attempts, message));
+      return true;
+    });
+    if (buried) {
       log.error('mail.dead', { ...ids, error: message });
       counts.dead++;
     }
@@ -76,8 +82,8 @@ async function deliverOne(ctx: DeliveryContext, row: OutboxRow, counts: Delivery
   const attempts = row.attempts + 1;
   try {
     const { response } = await ctx.sender.send(mail);
-    if (store.outbox.complete(row, { response, at: ctx.now(), cycleId: ctx.cycleId })) {
-      log.info('mail.sent', { ...ids, attempt: attempts });
+    if (store.outbox.complete(row, { response, at: ctx.now(), cycleId: ctx.cycleId, recipient: mail.to })) {
+      log.info('mail.sent', { ...ids, attempt: attempts, changedRecipient: mail.to !== row.recipient || undefined });
       counts.sent++;
       if (row.kind === 'Nieuw') ctx.onNieuwSent?.(row);
     }
@@ -85,7 +91,12 @@ async function deliverOne(ctx: DeliveryContext, row: OutboxRow, counts: Delivery
     const failure = err instanceof SendError ? err : new SendError((err as Error).message, false);
     const ageHours = (ctx.now().getTime() - Date.parse(row.created_at)) / 3_600_000;
     const tooOld = ageHours >= ctx.config.delivery.maxAgeHours;
-    if (failure.permanent || tooOld) {
+    // A TLS failure is never the mail's fault and never a dead letter, also past
+    // maxAgeHours: dead-lettering would let anyone who can strip STARTTLS between
+    // us and the relay empty the queue. The mail keeps waiting (it is durable),
+    // the log says so at error level on every attempt, and past maxAgeHours the
+    // administrator gets one alert a day instead of a dead letter per mail.
+    if (failure.permanent || (tooOld && !failure.tls)) {
       const reason = failure.permanent ? failure.message : `${failure.message} (still failing after ${ctx.config.delivery.maxAgeHours} h: delivery.maxAgeHours)`;
       // The dead letter and its alert in one transaction: the administrator hears of every mail given up, once.
       const buried = store.transaction(() => {
@@ -100,32 +111,57 @@ async function deliverOne(ctx: DeliveryContext, row: OutboxRow, counts: Delivery
     } else {
       const delay = retryDelaySeconds(attempts, ctx.config.delivery, ctx.random);
       const next = new Date(ctx.now().getTime() + delay * 1000);
-      if (store.outbox.defer(row, { error: failure.message, nextAttempt: next, attempts, responseCode: failure.responseCode, cycleId: ctx.cycleId })) {
-        log.warn('mail.deferred', { ...ids, attempts, error: failure.message, nextAttemptAt: next.toISOString() });
+      const deferred = store.transaction(() => {
+        if (!store.outbox.defer(row, { error: failure.message, nextAttempt: next, attempts, responseCode: failure.responseCode, cycleId: ctx.cycleId })) return false;
+        if (failure.tls && tooOld && row.kind !== 'alert') {
+          queueAlert(ctx, tlsFailingAlert(ctx.now().toISOString().slice(0, 10), failure.message, row.created_at, ctx.config.delivery.maxAgeHours));
+        }
+        return true;
+      });
+      if (deferred) {
+        const fields = { ...ids, attempts, error: failure.message, nextAttemptAt: next.toISOString() };
+        if (failure.tls) log.error('mail.tls-failed', { ...fields, pastMaxAge: tooOld }, failure.message);
+        else log.warn('mail.deferred', fields);
         counts.deferred++;
       }
     }
   }
 }
 
+/** A mail that has nobody to go to any more: a dead letter, with this message as its reason. */
+class Unaddressable extends Error {}
+
+/**
+ * The mail as it leaves now. The address is the one configured now, not the
+ * one stored when the mail was queued: a deferred or requeued mail must follow
+ * an instance (or the alert address) that moved, and never go to an address
+ * the municipality has taken out of its configuration.
+ */
 function render(ctx: DeliveryContext, row: OutboxRow): OutgoingMail {
   if (row.kind === 'alert') {
     const alert = JSON.parse(row.alert ?? 'null') as { subject: string; text: string; html: string; headers: Record<string, string> } | null;
     if (!alert) throw new Error('the alert has no content');
-    return { to: row.recipient, messageId: row.message_id, ...alert };
+    const to = ctx.config.alerts.email;
+    if (!to) throw new Unaddressable('alerts.email is no longer configured; the alert has nobody to go to');
+    return { to, messageId: row.message_id, ...alert };
   }
   if (row.mutation_id === null || row.instance === null) throw new Error('the mail has no mutation or instance');
+  const configured = ctx.config.routing.instances[row.instance];
+  if (!configured) {
+    throw new Unaddressable(
+      `instance ${row.instance} is no longer in routing.instances; the mail is not sent to the address it was queued for. Add the instance back and requeue it, or leave it dead`,
+    );
+  }
   const payload = ctx.store.meldingen.mutationPayload(row.mutation_id);
   if (!payload) throw new Error(`mutation ${row.mutation_id} is no longer stored`);
   const melding = readStoredMutation(payload);
-  const configured = ctx.config.routing.instances[row.instance];
   const composed = composeMail({
     kind: row.kind as MailKind,
     melding,
     changes: JSON.parse(row.changes ?? '[]') as FieldChange[],
-    instance: { id: row.instance, name: configured?.name ?? row.instance, email: row.recipient },
+    instance: { id: row.instance, name: configured.name, email: configured.email },
     content: ctx.config.mail.content,
     municipality: { code: ctx.config.municipality.code, name: ctx.config.municipality.name },
   });
-  return { to: row.recipient, messageId: row.message_id, ...composed };
+  return { to: configured.email, messageId: row.message_id, ...composed };
 }

@@ -11,7 +11,7 @@ import type { Store } from '../store/store.js';
 import { gemeenteName, oneLine, renderHtml, renderText, type Block } from './render.js';
 
 export interface AlertInput {
-  topic: 'quarantine' | 'dead-letter' | 'certificate' | 'audit' | 'other';
+  topic: 'quarantine' | 'dead-letter' | 'certificate' | 'audit' | 'delivery' | 'other';
   title: string;
   facts: [string, string][];
   advice: string[];
@@ -98,6 +98,32 @@ export function deadLetterAlert(
       advice: [
         'De mail is opgegeven en staat in de lijst: verzuim-relay outbox list --dead',
         `Los de oorzaak op en zet hem opnieuw klaar: verzuim-relay outbox retry ${mail.id}`,
+      ],
+    },
+  };
+}
+
+/**
+ * Mail held back because TLS with the SMTP relay fails, for longer than
+ * delivery.maxAgeHours. Such mail is never given up (see delivery/deliver.ts),
+ * so this alert stands in for the dead-letter alert; once a day while it
+ * lasts, not once per mail, because one fault holds back the whole queue.
+ */
+export function tlsFailingAlert(day: string, reason: string, oldestSince: string, maxAgeHours: number): Alert {
+  return {
+    key: `smtp-tls.${day}`,
+    input: {
+      topic: 'delivery',
+      title: 'Mail wacht: geen beveiligde verbinding met de SMTP-relay',
+      facts: [
+        ['Fout', reason],
+        ['Wacht sinds', oldestSince],
+        ['Langer dan', `${maxAgeHours} uur (delivery.maxAgeHours)`],
+      ],
+      advice: [
+        'De mails blijven bewaard en worden steeds opnieuw geprobeerd; ze worden niet opgegeven, ook niet na delivery.maxAgeHours. Zodra TLS weer lukt, gaan ze vanzelf weg.',
+        'Controleer smtp.host, smtp.port, smtp.secure en smtp.ca. Biedt de relay geen STARTTLS (meer) aan, ga dan na of iets tussen deze server en de relay de verbinding onderschept.',
+        'Bekijk de wachtrij met: verzuim-relay outbox list --state deferred',
       ],
     },
   };

@@ -19,23 +19,30 @@ export function escapeHtml(value: string): string {
     .replace(/'/g, '&#39;');
 }
 
-// C0/C1 controls, DEL, the Unicode line and paragraph separators, and the
-// bidirectional overrides that can make a subject read differently than it is.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-const CONTROL_EXCEPT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+// C0/C1 controls, DEL, the Unicode line and paragraph separators: they break
+// a header line or a table row, so they become a space.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const CONTROL_EXCEPT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/g;
+// Every Unicode format character (category Cf): the bidirectional marks and
+// overrides (RLM, ALM, RLO, isolates), zero-width spaces and joiners, the BOM,
+// soft hyphens. They are invisible, so they can make a subject read differently
+// than it is or split a word that a mail rule matches on; removed, not
+// replaced, because they never stand for a space.
+const FORMAT = /\p{Cf}/gu;
 
 /**
- * A value for a subject or header line: no CR/LF (header injection) and no
- * control characters, runs of white space folded into one.
+ * A value for a subject or header line: no CR/LF (header injection), no
+ * control or invisible format characters, runs of white space folded into one.
  */
 export function oneLine(value: string): string {
-  return value.replace(CONTROL, ' ').replace(/\s+/g, ' ').trim();
+  return value.replace(FORMAT, '').replace(CONTROL, ' ').replace(/\s+/g, ' ').trim();
 }
 
-/** A free-text value for the body: line breaks kept, other control characters removed. */
+/** A free-text value for the body: line breaks kept, other control and format characters removed. */
 export function multiLine(value: string): string {
   return value
     .replace(/\r\n?/g, '\n')
+    .replace(FORMAT, '')
     .replace(CONTROL_EXCEPT_NEWLINE, ' ')
     .split('\n')
     .map((line) => line.replace(/[ \t]+/g, ' ').trim())
@@ -103,9 +110,50 @@ const STYLE = {
   li: 'margin:0 0 4px 0;',
 } as const;
 
-/** Escaped, with the value's own line breaks kept. */
+// What a mail client would turn into a link: an address with a scheme or
+// starting with www., an e-mail address, a bare host name such as
+// school.example (the last label lower-case letters, the one before it at
+// least two characters, so initials like "J.P.de Vries" are left alone).
+const LINKABLE =
+  /\b[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s<>"']*|\bwww\.[^\s<>"']*|[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}\b|\b(?:[A-Za-z0-9-]+\.)*[A-Za-z0-9][A-Za-z0-9-]+\.[a-z]{2,63}\b/g;
+
+/**
+ * A link-like piece of text, escaped and broken up so that no mail client
+ * makes it clickable. The text in a melding is written by a school (or by
+ * whoever got hold of a school's account): a link in it must not become one
+ * click away from a leerplichtambtenaar's browser. A scheme is defanged
+ * visibly (hxxps), so a reader sees the address was altered; dots, @ and //
+ * are wrapped in their own element, so the address still reads (and copies)
+ * as written but no client's link detection finds it in one piece of text.
+ */
+function defang(token: string): string {
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(token);
+  const rest = scheme ? token.slice(scheme[0].length) : token;
+  const broken = escapeHtml(rest).replace(/[.@]/g, '<span>$&</span>');
+  if (!scheme) return broken;
+  const name = scheme[1]!.replace(/^http(s?)$/i, 'hxxp$1');
+  return `${escapeHtml(name)}:<span>//</span>${broken}`;
+}
+
+/** The <title> holds text only, no markup: there the same addresses are defanged visibly (hxxps[://]school[.]example). */
+function titleText(value: string): string {
+  return value.replace(LINKABLE, (token) =>
+    token
+      .replace(/^http(s?):\/\//i, 'hxxp$1://')
+      .replace('://', '[://]')
+      .replace(/[.@]/g, '[$&]'),
+  );
+}
+
+/** Escaped and defanged, with the value's own line breaks kept. */
 function htmlValue(value: string): string {
-  return escapeHtml(value).replace(/\n/g, '<br>');
+  let out = '';
+  let last = 0;
+  for (const match of value.matchAll(LINKABLE)) {
+    out += escapeHtml(value.slice(last, match.index)) + defang(match[0]);
+    last = match.index + match[0].length;
+  }
+  return (out + escapeHtml(value.slice(last))).replace(/\n/g, '<br>');
 }
 
 export function renderHtml(blocks: readonly Block[], title: string): string {
@@ -130,7 +178,7 @@ export function renderHtml(blocks: readonly Block[], title: string): string {
     '<!DOCTYPE html>',
     '<html lang="nl">',
     '<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${escapeHtml(title)}</title></head>`,
+    `<title>${escapeHtml(titleText(title))}</title></head>`,
     `<body style="${STYLE.body}">`,
     `<div style="${STYLE.wrapper}">`,
     ...out,

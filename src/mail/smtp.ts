@@ -27,6 +27,8 @@ export class SendError extends Error {
     message: string,
     readonly permanent: boolean,
     readonly responseCode?: number,
+    /** TLS could not be set up (no STARTTLS offered, a failed handshake, a certificate refused): never the mail's fault. */
+    readonly tls = false,
   ) {
     super(message);
     this.name = 'SendError';
@@ -89,15 +91,37 @@ export function createSmtpSender(smtp: SmtpConfig, options: { timeoutSeconds?: n
  * A failed login (535) is treated as temporary too: it is a fault in the
  * configuration, not in the mail, and dead-lettering every mail for it would
  * only make the administrator requeue them all after fixing the password.
+ *
+ * A TLS failure is temporary even when it comes with a 5xx: a relay that
+ * answers STARTTLS with "502 not implemented" has stopped offering it, or
+ * something between us and the relay strips it. Treating that as the mail's
+ * fault would dead-letter every mail in the queue for one network problem,
+ * and is exactly what an attacker in the middle would want.
  */
 export function classify(err: unknown): SendError {
   if (err instanceof SendError) return err;
-  const e = err as { responseCode?: number; code?: string; message?: string; response?: string };
+  const e = err as { responseCode?: number; code?: string; command?: string; message?: string; response?: string };
   const code = e.responseCode;
   const firstLine = (e.message ?? String(err)).split('\n')[0] ?? '';
   if (e.code === 'EAUTH') return new SendError(`SMTP login failed (${firstLine}); check smtp.user and smtp.password`, false, code);
+  if (isTlsFailure(e, firstLine)) return new SendError(tlsFailureMessage(e, firstLine), false, code, true);
   if (typeof code === 'number' && code >= 500) return new SendError(`SMTP refused the mail permanently: ${firstLine}`, true, code);
   if (typeof code === 'number' && code >= 400) return new SendError(`SMTP deferred the mail: ${firstLine}`, false, code);
-  const hint = e.code === 'ETLS' || /certificate|TLS|SSL/i.test(firstLine) ? ' (TLS: check smtp.ca, smtp.secure and smtp.requireTLS)' : '';
-  return new SendError(`SMTP delivery failed: ${e.code ? `${e.code}: ` : ''}${firstLine}${hint}`, false, code);
+  return new SendError(`SMTP delivery failed: ${e.code ? `${e.code}: ` : ''}${firstLine}`, false, code);
+}
+
+// Node's own TLS and certificate error codes, for a failure on an implicit-TLS (smtp.secure) connection.
+const TLS_ERROR_CODE = /^(ETLS|ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH)/;
+
+function isTlsFailure(e: { code?: string; command?: string }, firstLine: string): boolean {
+  return TLS_ERROR_CODE.test(e.code ?? '') || e.command === 'STARTTLS' || /STARTTLS|certificate|\bTLS\b|\bSSL\b|handshake/i.test(firstLine);
+}
+
+function tlsFailureMessage(e: { command?: string; response?: string; responseCode?: number }, firstLine: string): string {
+  const kept = 'the mail is kept and retried';
+  if (e.command === 'STARTTLS' && e.responseCode !== undefined) {
+    const answer = (e.response ?? '').split('\n')[0]?.trim();
+    return `the SMTP relay did not offer STARTTLS${answer ? ` (it answered "${answer}")` : ''}; ${kept} — check smtp.host and smtp.port, or whether something between this host and the relay strips STARTTLS (a man-in-the-middle)`;
+  }
+  return `TLS with the SMTP relay failed (${firstLine}); ${kept} — check smtp.ca, smtp.secure and smtp.port, or whether something between this host and the relay intercepts the connection (a man-in-the-middle)`;
 }

@@ -111,13 +111,13 @@ export class Outbox {
     return this.move(row.id, 'claim', {}, { countAttempt: true });
   }
 
-  /** sending → sent, with the SMTP relay's answer; audited as mail.sent. */
-  complete(row: OutboxRow, outcome: { response: string; at: Date; cycleId: number | null }): boolean {
+  /** sending → sent, with the SMTP relay's answer and the address it went to (the configured one, which may differ from the queued one); audited as mail.sent. */
+  complete(row: OutboxRow, outcome: { response: string; at: Date; cycleId: number | null; recipient?: string }): boolean {
     return this.transition(row, 'complete', { sent_at: outcome.at.toISOString(), smtp_response: outcome.response, last_error: null }, {
       event: 'mail.sent',
       outcome: 'ok',
       cycleId: outcome.cycleId,
-      detail: { response: outcome.response.slice(0, 200), attempt: row.attempts + 1 },
+      detail: { response: outcome.response.slice(0, 200), attempt: row.attempts + 1, recipient: outcome.recipient ?? row.recipient },
     });
   }
 

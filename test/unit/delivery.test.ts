@@ -15,7 +15,7 @@ import { storedItem } from '../../src/feed/contract.js';
 import { contractNamed, meldingToXml } from '../../src/feed/edukoppeling/contract.js';
 import { ingestPage } from '../../src/feed/ingest.js';
 import { silentLogger } from '../../src/observability/log.js';
-import { createSmtpSender, type MailSender } from '../../src/mail/smtp.js';
+import { createSmtpSender, type MailSender, type SendError } from '../../src/mail/smtp.js';
 import { MeldingGenerator } from '../../src/simulator/generate.js';
 import { Store } from '../../src/store/store.js';
 import { purgeExpired } from '../../src/store/retention.js';
@@ -271,7 +271,7 @@ describe('SMTP transport security', () => {
     try {
       return await sender.send({ to: INSTANCES.leerplicht.email, subject: 'test', text: 'x', html: '<p>x</p>', headers: {}, messageId: '<t@utrecht.example>' }).then(
         () => ({ ok: true as const, mails: catcher.mails.length }),
-        (err: Error) => ({ ok: false as const, error: err.message, mails: catcher.mails.length }),
+        (err: SendError) => ({ ok: false as const, error: err.message, permanent: err.permanent, mails: catcher.mails.length }),
       );
     } finally {
       sender.close();
@@ -279,11 +279,10 @@ describe('SMTP transport security', () => {
     }
   }
 
-  it('refuses to send in plain text to a relay without STARTTLS', async () => {
+  it('refuses to send in plain text to a relay without STARTTLS, as a temporary failure (the mail is kept)', async () => {
     const result = await attempt({ plaintextOnly: true }, { requireTLS: true });
-    expect(result.ok).toBe(false);
-    expect(result.ok ? '' : result.error).toMatch(/TLS/);
-    expect(result.mails).toBe(0);
+    expect(result).toMatchObject({ ok: false, permanent: false, mails: 0 });
+    expect(result.ok ? '' : result.error).toMatch(/did not offer STARTTLS .*; the mail is kept and retried — check smtp\.host and smtp\.port/);
   });
 
   it('sends in plain text only when allowPlaintext says so', async () => {

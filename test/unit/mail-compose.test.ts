@@ -62,6 +62,8 @@ function everyPart(mail: ComposedMail): string[] {
 function unescapeHtml(value: string): string {
   return value
     .replace(/<br>/g, '\n')
+    // Addresses are broken up with <span>s so that no client links them; they read the same.
+    .replace(/<\/?span>/g, '')
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
     .replace(/&quot;/g, '"')
@@ -333,7 +335,7 @@ describe('composeMail: HTML', () => {
     expect(html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;Co&#39;');
     expect(html).toContain('Zie &lt;img src=x onerror=alert(1)&gt; &amp; &quot;meer&quot;');
     expect(html).toContain('Sanne &lt;b&gt; van den O&#39;Berg &amp; Zn');
-    expect(html).toContain('&quot;Petra&quot; &lt;p@x.example&gt;');
+    expect(html).toContain('&quot;Petra&quot; &lt;p<span>@</span>x<span>.</span>example&gt;');
     expect(html).toContain('A &amp; B → &lt;i&gt;C&lt;/i&gt;');
     expect(html).toContain('Aan: Team &lt;Leerplicht&gt; &amp; Zorg');
     // The <title> carries the subject, escaped as well.
