@@ -45,3 +45,14 @@ export function cleanOutsideText(text: unknown, options: OutsideTextOptions = {}
   const points = Array.from(cleaned);
   return points.length <= max ? cleaned : `${points.slice(0, max).join('').trimEnd()}…`;
 }
+
+/**
+ * What the relay says about a free text from ROD (a problem's title or
+ * detail, a faultstring, a fouttekst) in a message that is logged, audited
+ * or shown by `status`: that there was one, not what it said. Cleaning masks
+ * numbers and addresses but cannot recognise a pupil's name, and ROD may echo
+ * one; the code beside it, and the relay's own advice, say what to do.
+ */
+export function withheldText(text: unknown): string {
+  return cleanOutsideText(text) ? "ROD's text not logged: it may name a pupil" : '';
+}

@@ -60,6 +60,19 @@ describe.each(PROTOCOLS)('no personal data outside the mail body (%s)', (protoco
     const second = await w.once();
     outputs.push(second.stdout, second.stderr);
 
+    // ROD's own error texts, naming the pupil: a fault or refusal over Edukoppeling, a problem document over REST.
+    const pupil = meldingen[2]!.leerling;
+    const rodText = `Leerling ${pupil.voornamen} ${pupil.geslachtsnaam}, BSN ${pupil.bsn ?? pupil.onderwijsnummer}, ${pupil.adres?.straatnaam}`;
+    if (protocol === 'edukoppeling') {
+      w.simulator.edukoppeling!.faultNext('Server.DK0050', { faultstring: rodText });
+      outputs.push((await w.once()).stdout);
+      w.simulator.edukoppeling!.refuseNext('V400', { fouttekst: rodText });
+      outputs.push((await w.once()).stdout);
+    } else {
+      w.feed.failNext(500, { problem: { title: rodText, detail: rodText } });
+      outputs.push((await w.once()).stdout);
+    }
+
     for (const args of [['status'], ['status', '--json'], ['outbox', 'list'], ['outbox', 'list', '--json'], ['quarantine', 'list'], ['quarantine', 'list', '--json'], ['audit', 'export']]) {
       const r = await w.cli(...args);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);

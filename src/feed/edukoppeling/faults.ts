@@ -3,13 +3,13 @@
  *
  * A SOAP Fault (HTTP 500) is unsigned: it is read only to name the code in
  * the error that ends the cycle, never to decide anything that stores data.
- * Its text comes from the other side of the wire, so it goes through
- * cleanOutsideText (control characters out, BSN-like numbers and e-mail
- * addresses masked, 200 characters at most) before it reaches a message, and
- * so the log, the audit log and `status`; the code is kept, cleaned the same way.
+ * Its text, like a refusal's fouttekst, comes from the other side of the
+ * wire and may name a pupil: the message that reaches the log, the audit log
+ * and `status` names the code (cleaned by cleanOutsideText) and the relay's
+ * own advice, and says that ROD's text was withheld (withheldText).
  */
 import { DOMParser, type Element } from '@xmldom/xmldom';
-import { cleanOutsideText } from '../../observability/outside-text.js';
+import { cleanOutsideText, withheldText } from '../../observability/outside-text.js';
 import { RodError } from '../errors.js';
 import { childElements, textOf } from './contract.js';
 import { NS } from './wire.js';
@@ -76,7 +76,7 @@ export function faultError(status: number, text: string, ctx: FaultContext): Rod
     const kind = status >= 500 ? 'server' : 'refused';
     return new RodError(kind, `ROD answered HTTP ${status} without a SOAP Fault; request ${ctx.requestId}`, { status });
   }
-  const label = `${fault.code}${fault.text ? `: ${fault.text}` : ''}`;
+  const label = [fault.code, withheldText(fault.text)].filter(Boolean).join('; ');
   if (fault.code.startsWith('Server.')) {
     return new RodError('server', `ROD is temporarily unavailable (${label}); the next cycle tries again. Request ${ctx.requestId}`, { status, code: fault.code });
   }
@@ -100,7 +100,7 @@ export function businessRefusal(
   const code = cleanOutsideText(foutmelding?.foutcode, { max: 32 }) || '(no foutcode)';
   const text = cleanOutsideText(foutmelding?.fouttekst);
   if (operation === 'setStatus' && code === 'V409') return 'conflict';
-  const label = `${code}${text ? `: ${text}` : ''}`;
+  const label = [code, withheldText(text)].filter(Boolean).join('; ');
   const advice: Record<string, string> = {
     V403: `OIN ${ctx.fromOin} may not read gemeentecode ${ctx.gemeentecode}: check municipality.code and municipality.oin, and ask DUO to authorise this OIN for the gemeente`,
     V400: 'DUO found the request invalid: a bug in the relay or a contract mismatch (rod.edukoppeling.contract)',

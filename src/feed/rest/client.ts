@@ -3,7 +3,7 @@
  * pages over the shared mutual-TLS HTTP layer, RFC 7807 problems for errors.
  */
 import type { Logger } from '../../observability/log.js';
-import { cleanOutsideText } from '../../observability/outside-text.js';
+import { cleanOutsideText, withheldText } from '../../observability/outside-text.js';
 import { mutatiePaginaSchema, problemSchema, type Problem } from '../contract.js';
 import { RodError, tooManyItems, type RodErrorKind } from '../errors.js';
 import { RodHttp, type RodTls } from '../http.js';
@@ -100,14 +100,16 @@ export class RestTransport implements RodTransport {
   }
 }
 
+/** The problem by its code and type; its title and detail are withheld (see withheldText). */
 function problemLabel(problem: Problem): string {
-  return `${problem.title}${problem.code ? ` [${problem.code}]` : ''}${problem.detail ? `: ${problem.detail}` : ''}`;
+  const withheld = withheldText(`${problem.title} ${problem.detail ?? ''}`);
+  return [problem.code ?? `HTTP ${problem.status}`, problem.type, withheld].filter(Boolean).join('; ');
 }
 
 /**
- * ROD's problem document, every text in it cleaned (cleanOutsideText): it ends up in the error
- * that is logged, kept in the audit log and shown by `status`, and ROD may echo a pupil's BSN or
- * send escape codes. The code and type stay, cleaned and short, to be looked up.
+ * ROD's problem document, every text in it cleaned (cleanOutsideText): ROD may echo a pupil's BSN
+ * or send escape codes. The code and type stay, cleaned and short, to be looked up; the label that
+ * goes into a logged error withholds the title and detail (problemLabel).
  */
 function parseProblem(text: string): Problem | undefined {
   let parsed;
