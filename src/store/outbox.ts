@@ -3,6 +3,7 @@
  * Nothing about delivery lives only in memory.
  */
 import type { AuditEntry, AuditLog } from '../audit/audit-log.js';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './database.js';
 import { MAIL_STATES, sqlList, TRANSITIONS, type MailState, type TransitionName } from './mail-states.js';
 
@@ -52,6 +53,8 @@ const UNFINISHED: readonly MailState[] = ['pending', 'sending', 'deferred'];
  * reports whether it applied.
  */
 export class Outbox {
+  private readonly statements = new Map<string, Statement>();
+
   constructor(
     private readonly db: Db,
     private readonly audit: AuditLog,
@@ -180,7 +183,10 @@ export class Outbox {
     const assignments = ['state = @to', ...Object.keys(set).map((column) => `${column} = @${column}`)];
     if (options.countAttempt) assignments.push('attempts = attempts + 1');
     const sql = `UPDATE outbox SET ${assignments.join(', ')} WHERE id = @id AND state IN (${sqlList(from)})`;
-    return this.db.prepare(sql).run({ ...set, to, id }).changes === 1;
+    // A handful of distinct statements, each run once per mail: prepare each once.
+    let statement = this.statements.get(sql);
+    if (!statement) this.statements.set(sql, (statement = this.db.prepare(sql)));
+    return statement.run({ ...set, to, id }).changes === 1;
   }
 
   list(filter: { state?: MailState; meldingsnummer?: string } = {}): OutboxRow[] {
