@@ -16,7 +16,7 @@ import { inspectClientCertificate } from '../certs/inspect.js';
 import { createCertificateWatch } from './certificate-watch.js';
 import { runCycle } from './cycle.js';
 import { runDaemon } from './daemon.js';
-import { createLogger, type Logger } from '../observability/log.js';
+import { createLogger, effectiveLogLevel, LogLevelError, type Logger } from '../observability/log.js';
 import { openRelay } from './runtime.js';
 import { commandHelp, parseCommandLine, positionalsOf, UsageError, type CommandSpec, type OptionSpecs, type ParsedArgs } from './commands/args.js';
 import { ExitCode } from './exit-codes.js';
@@ -72,7 +72,7 @@ const COMMANDS: Command[] = [
     { name: 'run', summary: 'the daemon: a cycle at start, then on schedule.cron; stops cleanly on SIGTERM/SIGINT', options: CONFIG },
     async ({ values }) => {
       const { config: c, warnings } = config(values);
-      const log = createLogger({ level: c.log.level });
+      const log = createLogger({ level: effectiveLogLevel(c.log.level) });
       logWarnings(log, warnings);
       return runDaemon(c, log);
     },
@@ -81,7 +81,7 @@ const COMMANDS: Command[] = [
     { name: 'once', summary: 'one cycle (fetch all pages, store, deliver what is due), then exit: 0 feed read to its end, 1 ended early', options: CONFIG },
     async ({ values }) => {
       const { config: c, warnings } = config(values);
-      const log = createLogger({ level: c.log.level });
+      const log = createLogger({ level: effectiveLogLevel(c.log.level) });
       logWarnings(log, warnings);
       const relay = openRelay(c, log);
       try {
@@ -303,6 +303,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof ConfigError) {
       stderr(`${err.file}: configuration invalid`);
       for (const problem of err.problems) stderr(`  ${problem}`);
+      return ExitCode.CONFIG;
+    }
+    if (err instanceof LogLevelError) {
+      stderr(err.message);
       return ExitCode.CONFIG;
     }
     if (err instanceof CertificateError) {

@@ -5,6 +5,7 @@
  * 07:00. SIGTERM/SIGINT stop the schedule, let the running cycle
  * finish its page and its mail, and close the database.
  */
+import { readFileSync } from 'node:fs';
 import { Cron } from 'croner';
 import type { Config } from '../config/schema.js';
 import { runCycle } from './cycle.js';
@@ -30,7 +31,7 @@ export async function runDaemon(config: Config, log: Logger, options: { signals?
   }
   const relay = openRelay(config, log, { signal: stop.signal });
   const { store } = relay;
-  log.info('relay.started', { gemeentecode: config.municipality.code, cron: config.schedule.cron, timezone: config.schedule.timezone, pid: process.pid });
+  log.info('relay.started', { version: relayVersion(), gemeentecode: config.municipality.code, cron: config.schedule.cron, timezone: config.schedule.timezone, pid: process.pid });
   store.audit.append({ event: 'relay.started', outcome: 'info', detail: { cron: config.schedule.cron, timezone: config.schedule.timezone } });
 
   let running: Promise<unknown> | undefined;
@@ -77,4 +78,18 @@ export async function runDaemon(config: Config, log: Logger, options: { signals?
   await relay.close();
   log.info('relay.stopped', {});
   return ExitCode.OK;
+}
+
+/**
+ * The version in package.json, read at run time rather than written into the
+ * code, so the log line can never disagree with the package that is running.
+ * From dist/app/ and from src/app/ alike, package.json is two folders up.
+ */
+function relayVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
