@@ -24,7 +24,9 @@ COPY config/verzuim-relay.example.yaml ./config/
 RUN mkdir -p /data /config /certs && chown node:node /data
 USER node
 VOLUME ["/data"]
-HEALTHCHECK --interval=5m --timeout=30s --start-period=2m \
-  CMD ["node", "dist/app/cli.js", "healthcheck"]
+# Liveness only: the daemon's heartbeat. A ROD maintenance or a failed cycle is
+# not a reason to restart; readiness (plain "healthcheck") is for monitoring.
+HEALTHCHECK --interval=1m --timeout=30s --start-period=1m --retries=3 \
+  CMD ["node", "dist/app/cli.js", "healthcheck", "--liveness"]
 ENTRYPOINT ["node", "dist/app/cli.js"]
 CMD ["run"]

@@ -198,8 +198,21 @@ const COMMANDS: Command[] = [
     ({ values }) => auditExportCommand(config(values).config, { since: values.since, out: stdout }),
   ),
   command(
-    { name: 'healthcheck', summary: 'for the container: a recent successful cycle and a usable certificate (0 healthy, 1 not)', options: CONFIG },
-    ({ values }) => healthcheckCommand(config(values).config, { out: stdout }),
+    {
+      name: 'healthcheck',
+      synopsis: '[--liveness | --readiness]',
+      summary: 'for the container: --liveness, the daemon\'s heartbeat is recent; --readiness (the default), a recent successful cycle and a usable certificate (0 healthy, 1 not)',
+      options: {
+        liveness: { type: 'boolean', description: "the daemon works: its heartbeat (written by run every 30 s, whatever ROD does) is at most 120 s old; for Docker's HEALTHCHECK and a livenessProbe" },
+        readiness: { type: 'boolean', description: 'the relay does its job: a successful cycle within health.maxCycleAgeMinutes (default: from schedule.cron) and a usable certificate; the default' },
+        json: JSON_OUTPUT,
+        ...CONFIG,
+      },
+    },
+    ({ values }) => {
+      if (values.liveness && values.readiness) throw new UsageError('give --liveness or --readiness, not both');
+      return healthcheckCommand(config(values).config, { out: stdout, check: values.liveness ? 'liveness' : 'readiness', json: values.json === true });
+    },
   ),
   command({ name: 'config schema', summary: "the configuration's JSON Schema, for editors", options: {} }, () => {
     stdout(JSON.stringify(z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }), null, 2));

@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import { deliverDue, type DeliveryCounts } from '../delivery/deliver.js';
 import { emptyIngestCounts, ingestPage, type IngestCounts } from '../feed/ingest.js';
 import type { Logger } from '../observability/log.js';
+import type { RelayCounters } from '../observability/metrics.js';
 import { cleanOutsideText } from '../observability/outside-text.js';
 import type { MailSender } from '../mail/smtp.js';
 import { RodError } from '../feed/errors.js';
@@ -24,6 +25,8 @@ export interface CycleDeps {
   random?: () => number;
   /** Aborted when the relay stops (the same signal the ROD client was given). */
   signal?: AbortSignal;
+  /** The daemon's metrics, when it serves them. */
+  metrics?: RelayCounters;
 }
 
 export interface CycleResult {
@@ -90,6 +93,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
     now,
     random: deps.random,
     signal: deps.signal,
+    metrics: deps.metrics,
     cycleId,
     onNieuwSent: config.rod.reportStatus === 'IN_BEHANDELING' ? (row) => row.meldingsnummer && store.statusReports.request(row.meldingsnummer, 'IN_BEHANDELING', now()) : undefined,
   });
@@ -106,6 +110,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
   store.cycles.finish(cycleId, now(), outcome, counts, error);
   store.audit.append({ event: 'cycle.finished', outcome: outcome === 'ok' ? 'ok' : 'failed', cycleId, detail: { ...counts, error } });
   log.info('cycle.finished', { cycleId, outcome, ...counts });
+  deps.metrics?.cycleFinished(outcome, fetched);
   return { cycleId, outcome, error, counts };
 }
 

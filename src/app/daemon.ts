@@ -4,6 +4,11 @@
  * skipped, not queued. The certificate is looked at on start and daily at
  * 07:00. SIGTERM/SIGINT stop the schedule, let the running cycle
  * finish its page and its mail, and close the database.
+ *
+ * Every HEARTBEAT_SECONDS it writes its heartbeat beside the database (what
+ * `healthcheck --liveness` reads), from a timer of its own, so a cycle waiting
+ * on ROD does not stop it but a process that hangs does. With metrics.listen
+ * it serves /metrics, /healthz and /readyz while it runs.
  */
 import { readFileSync } from 'node:fs';
 import { Cron } from 'croner';
@@ -13,6 +18,10 @@ import type { Logger } from '../observability/log.js';
 import { openRelay } from './runtime.js';
 import { createCertificateWatch } from './certificate-watch.js';
 import { ExitCode } from './exit-codes.js';
+import { HEARTBEAT_SECONDS, liveness, readiness, writeHeartbeat } from './health.js';
+import { startMetricsServer, timedRod, type MetricsServer } from './metrics-server.js';
+import { RelayMetrics } from '../observability/metrics.js';
+import { inspectClientCertificate } from '../certs/inspect.js';
 
 export async function runDaemon(config: Config, log: Logger, options: { signals?: boolean } = {}): Promise<number> {
   // Stopping aborts a ROD request or Retry-After wait in progress and ends
@@ -31,6 +40,58 @@ export async function runDaemon(config: Config, log: Logger, options: { signals?
   }
   const relay = openRelay(config, log, { signal: stop.signal });
   const { store } = relay;
+  let heartbeatFailing = false;
+  const beat = () => {
+    try {
+      writeHeartbeat(config.storage.path, new Date());
+      if (heartbeatFailing) log.info('heartbeat.restored', {});
+      heartbeatFailing = false;
+    } catch (err) {
+      // Said once, not every beat; `healthcheck --liveness` reports the stale heartbeat.
+      if (!heartbeatFailing) log.error('heartbeat.failed', { error: (err as Error).message }, 'the heartbeat file beside the database cannot be written; check the storage volume');
+      heartbeatFailing = true;
+    }
+  };
+  beat();
+  const heartbeat = setInterval(beat, HEARTBEAT_SECONDS * 1000);
+  heartbeat.unref();
+
+  let metrics: RelayMetrics | undefined;
+  let metricsServer: MetricsServer | undefined;
+  if (config.metrics.listen) {
+    let certificate: { at: number; daysLeft: number | null } | undefined;
+    metrics = new RelayMetrics(
+      () => {
+        // The certificate files are read at most every five minutes, not on every scrape.
+        if (!certificate || Date.now() - certificate.at > 300_000) {
+          certificate = { at: Date.now(), daysLeft: inspectClientCertificate(config.tls, config.municipality.oin).daysLeft ?? null };
+        }
+        const last = store.cycles.lastSuccessful()?.finished_at;
+        return {
+          outboxByState: store.outbox.countByState(),
+          quarantineOpen: store.quarantine.countOpen(),
+          certificateDaysLeft: certificate.daysLeft,
+          lastSuccessfulCycle: last ? new Date(last) : null,
+        };
+      },
+      { instances: Object.keys(config.routing.instances) },
+    );
+    try {
+      metricsServer = await startMetricsServer({
+        listen: config.metrics.listen,
+        metrics,
+        liveness: () => liveness(config.storage.path, new Date()),
+        readiness: () => readiness(config, store.cycles.lastSuccessful()?.finished_at, new Date()),
+        log,
+      });
+    } catch (err) {
+      clearInterval(heartbeat);
+      await relay.close();
+      const { host, port } = config.metrics.listen;
+      throw new Error(`metrics.listen: cannot listen on ${host}:${port} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); choose another port or remove metrics.listen`);
+    }
+  }
+  const rod = metrics ? timedRod(relay.rod, metrics) : relay.rod;
   log.info('relay.started', { version: relayVersion(), gemeentecode: config.municipality.code, cron: config.schedule.cron, timezone: config.schedule.timezone, pid: process.pid });
   store.audit.append({ event: 'relay.started', outcome: 'info', detail: { cron: config.schedule.cron, timezone: config.schedule.timezone } });
 
@@ -43,7 +104,7 @@ export async function runDaemon(config: Config, log: Logger, options: { signals?
       log.warn('cycle.skipped', {}, 'the previous cycle is still running');
       return;
     }
-    running = runCycle({ config, store, rod: relay.rod, sender: relay.sender, log, signal: stop.signal })
+    running = runCycle({ config, store, rod, sender: relay.sender, log, signal: stop.signal, metrics })
       .catch((err: Error) => log.error('cycle.crashed', { error: err.message }))
       .finally(() => {
         running = undefined;
@@ -74,6 +135,8 @@ export async function runDaemon(config: Config, log: Logger, options: { signals?
     }
   });
   await running;
+  clearInterval(heartbeat);
+  await metricsServer?.close();
   store.audit.append({ event: 'relay.stopped', outcome: 'info' });
   await relay.close();
   log.info('relay.stopped', {});

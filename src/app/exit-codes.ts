@@ -16,7 +16,7 @@ export const ExitCode = {
   FAILURE: 1,
   /** `once`: the cycle ended early (ROD unreachable, 5xx, waited out, an unreadable page). */
   CYCLE_INCOMPLETE: 1,
-  /** `healthcheck`: no recent successful cycle, or the certificate is not usable. */
+  /** `healthcheck`: no recent successful cycle or an unusable certificate; with --liveness, no recent heartbeat. */
   UNHEALTHY: 1,
   /** `cert check`, `cert bundle`, and any command that needs the client certificate: it cannot be used. */
   CERT_UNUSABLE: 2,

@@ -185,6 +185,20 @@ export function edukoppelingSettings(rod: Config['rod']): EdukoppelingConfig {
   return rod.edukoppeling ?? edukoppelingSchema.parse({});
 }
 
+/**
+ * Where the metrics listener binds: "9464" (loopback), "127.0.0.1:9464",
+ * "0.0.0.0:9464" or "[::1]:9464". Loopback unless an address is given: the
+ * numbers are not secret, but nothing should be reachable by accident.
+ */
+const listenAddress = nonEmpty
+  .regex(/^(?:(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):)?\d{1,5}$/, 'expected a port or host:port, such as 9464 or "127.0.0.1:9464"')
+  .transform((value) => {
+    const at = value.lastIndexOf(':');
+    const host = at === -1 ? '127.0.0.1' : value.slice(0, at).replace(/^\[(.*)\]$/, '$1');
+    return { host, port: Number(value.slice(at + 1)) };
+  })
+  .refine((l) => l.port <= 65535, 'expected a port from 0 to 65535');
+
 export const configSchema = z.strictObject({
   municipality: z.strictObject({
     code: digits(4, 'the CBS gemeentecode'),
@@ -223,6 +237,15 @@ export const configSchema = z.strictObject({
     })
     .default({ days: 730, quarantineDays: 30 }),
   alerts: z.strictObject({ email: email.optional() }).default({}),
+  health: z
+    .strictObject({
+      // Unset: derived from schedule.cron's previous runs (see app/health.ts).
+      maxCycleAgeMinutes: z.number().positive().optional(),
+    })
+    .default({}),
+  metrics: z
+    .strictObject({ listen: z.preprocess((v) => (typeof v === 'number' ? String(v) : v), listenAddress).optional() })
+    .default({}),
   log: z
     .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
     .default({ level: 'info' }),

@@ -6,6 +6,7 @@
  */
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../observability/log.js';
+import type { RelayCounters } from '../observability/metrics.js';
 import { composeMail } from '../mail/compose.js';
 import type { MailSender, OutgoingMail } from '../mail/smtp.js';
 import { SendError } from '../mail/smtp.js';
@@ -29,6 +30,8 @@ export interface DeliveryContext {
   signal?: AbortSignal;
   /** Called after a Nieuw was accepted by SMTP (reporting back to ROD). */
   onNieuwSent?: (row: OutboxRow) => void;
+  /** The daemon's metrics, when it serves them. */
+  metrics?: Pick<RelayCounters, 'mail'>;
 }
 
 export interface DeliveryCounts {
@@ -73,6 +76,7 @@ async function deliverOne(ctx: DeliveryContext, row: OutboxRow, counts: Delivery
     if (buried) {
       log.error('mail.dead', { ...ids, error: message });
       counts.dead++;
+      ctx.metrics?.mail(row.instance, 'dead');
     }
     return;
   }
@@ -85,6 +89,7 @@ async function deliverOne(ctx: DeliveryContext, row: OutboxRow, counts: Delivery
     if (store.outbox.complete(row, { response, at: ctx.now(), cycleId: ctx.cycleId, recipient: mail.to })) {
       log.info('mail.sent', { ...ids, attempt: attempts, changedRecipient: mail.to !== row.recipient || undefined });
       counts.sent++;
+      ctx.metrics?.mail(row.instance, 'sent');
       if (row.kind === 'Nieuw') ctx.onNieuwSent?.(row);
     }
   } catch (err) {
@@ -107,6 +112,7 @@ async function deliverOne(ctx: DeliveryContext, row: OutboxRow, counts: Delivery
       if (buried) {
         log.error('mail.dead', { ...ids, attempts, error: reason, responseCode: failure.responseCode });
         counts.dead++;
+        ctx.metrics?.mail(row.instance, 'dead');
       }
     } else {
       const delay = retryDelaySeconds(attempts, ctx.config.delivery, ctx.random);
@@ -123,6 +129,7 @@ async function deliverOne(ctx: DeliveryContext, row: OutboxRow, counts: Delivery
         if (failure.tls) log.error('mail.tls-failed', { ...fields, pastMaxAge: tooOld }, failure.message);
         else log.warn('mail.deferred', fields);
         counts.deferred++;
+        ctx.metrics?.mail(row.instance, 'deferred');
       }
     }
   }

@@ -3,7 +3,6 @@
  * quarantine, audit, healthcheck. None prints personal data: ids, states,
  * counts and reasons only.
  */
-import { Cron } from 'croner';
 import { existsSync } from 'node:fs';
 import type { Config } from '../../config/schema.js';
 import { inspectClientCertificate } from '../../certs/inspect.js';
@@ -15,6 +14,7 @@ import { Store } from '../../store/store.js';
 import { MAIL_STATES, type MailState } from '../../store/mail-states.js';
 import { table, type Out } from './output.js';
 import { ExitCode } from '../exit-codes.js';
+import { liveness, readiness, type HealthReport } from '../health.js';
 
 /**
  * The commands that only look open the file read-only: they must not migrate
@@ -212,29 +212,30 @@ export function auditExportCommand(config: Config, opts: { since?: string; out: 
 }
 
 /**
- * Healthy: the last successful cycle is recent (within two schedule
- * intervals plus a margin) and the certificate is usable.
+ * `healthcheck --liveness`: the daemon's heartbeat is recent (for Docker's
+ * HEALTHCHECK and a Kubernetes livenessProbe: restart only a process that no
+ * longer works). `healthcheck` / `--readiness`: a successful cycle as recent
+ * as the schedule allows and a usable certificate (a readinessProbe, an
+ * alert). Both only read: the database is opened read-only, the heartbeat is
+ * a file beside it.
  */
-export function healthcheckCommand(config: Config, opts: { out: Out; now?: Date }): number {
+export function healthcheckCommand(config: Config, opts: { out: Out; check: 'liveness' | 'readiness'; json: boolean; now?: Date }): number {
   const now = opts.now ?? new Date();
-  const problems: string[] = [];
-  if (!existsSync(config.storage.path)) {
-    problems.push('no database yet');
+  let report: HealthReport;
+  if (opts.check === 'liveness') {
+    report = liveness(config.storage.path, now);
+  } else if (!existsSync(config.storage.path)) {
+    const r = readiness(config, null, now);
+    report = { ...r, problems: r.problems.map((p) => (p === 'no successful cycle yet' ? 'no database yet' : p)) };
   } else {
     const store = Store.open(config.storage.path, config.municipality.code, undefined, { readonly: true });
     try {
-      const last = store.cycles.lastSuccessful();
-      const runs = new Cron(config.schedule.cron, { timezone: config.schedule.timezone, paused: true }).nextRuns(2);
-      const interval = runs.length === 2 ? runs[1]!.getTime() - runs[0]!.getTime() : 3_600_000;
-      const allowed = 2 * interval + 5 * 60_000;
-      if (!last?.finished_at) problems.push('no successful cycle yet');
-      else if (now.getTime() - Date.parse(last.finished_at) > allowed) problems.push(`last successful cycle at ${last.finished_at}, longer ago than ${Math.round(allowed / 60_000)} minutes`);
+      report = readiness(config, store.cycles.lastSuccessful()?.finished_at, now);
     } finally {
       store.close();
     }
   }
-  const report = inspectClientCertificate(config.tls, config.municipality.oin, now);
-  if (!report.usable) problems.push(`certificate not usable: ${report.problems.map((p) => p.code).join(', ')}`);
-  opts.out(problems.length ? `unhealthy: ${problems.join('; ')}` : 'healthy');
-  return problems.length ? ExitCode.UNHEALTHY : ExitCode.OK;
+  if (opts.json) opts.out(JSON.stringify(report));
+  else opts.out(report.healthy ? 'healthy' : `unhealthy: ${report.problems.join('; ')}`);
+  return report.healthy ? ExitCode.OK : ExitCode.UNHEALTHY;
 }

@@ -1,0 +1,118 @@
+/**
+ * The relay's Prometheus metrics, in a Registry of their own (never
+ * prom-client's global one, so a second relay in one process, or a test,
+ * starts from zero). Labels carry instance ids, states, outcomes and
+ * operation names only: never a meldingsnummer, a BSN or an address, because
+ * whatever is in a label ends up in the monitoring system's storage.
+ *
+ * Counters are counted where things happen (cycle, delivery, the ROD
+ * transport); what the store holds is read when scraped, from a snapshot the
+ * app supplies, so the numbers are the database's, not a copy that drifts.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type MailOutcome = 'sent' | 'deferred' | 'dead';
+
+/** What the store and the certificate say at the moment of a scrape. */
+export interface MetricsSnapshot {
+  outboxByState: Record<string, number>;
+  quarantineOpen: number;
+  certificateDaysLeft: number | null;
+  lastSuccessfulCycle: Date | null;
+}
+
+/** The label value for mail to the administrator, which goes to no instance. */
+export const ALERT_INSTANCE = '(alerts)';
+
+/** What cycle, delivery and the ROD transport count into. All optional for them: tests and `once` pass none. */
+export interface RelayCounters {
+  cycleFinished(outcome: 'ok' | 'failed', fetched: number): void;
+  mail(instance: string | null, outcome: MailOutcome): void;
+  rodRequest(operation: string, outcome: 'ok' | 'failed', seconds: number): void;
+}
+
+export class RelayMetrics implements RelayCounters {
+  readonly registry = new Registry();
+  private current: MetricsSnapshot | undefined;
+  private readonly cycles: Counter<'outcome'>;
+  private readonly fetched: Counter;
+  private readonly mails: Counter<'instance' | 'outcome'>;
+  private readonly rod: Histogram<'operation' | 'outcome'>;
+
+  constructor(private readonly snapshot: () => MetricsSnapshot, options: { instances?: readonly string[] } = {}) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.cycles = new Counter({ name: 'verzuim_relay_cycles_total', help: 'Cycles finished, by outcome (ok: the feed was read to its end).', labelNames: ['outcome'], registers });
+    this.fetched = new Counter({ name: 'verzuim_relay_mutations_fetched_total', help: 'Mutations (feed items) fetched from ROD.', registers });
+    this.mails = new Counter({ name: 'verzuim_relay_mails_total', help: `Delivery attempts by instance and outcome (sent, deferred, dead); instance "${ALERT_INSTANCE}" is mail to the administrator.`, labelNames: ['instance', 'outcome'], registers });
+    this.rod = new Histogram({
+      name: 'verzuim_relay_rod_request_duration_seconds',
+      help: "Duration of a ROD request (one page or one status report, retries and Retry-After waits included), by operation and outcome.",
+      labelNames: ['operation', 'outcome'],
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      registers,
+    });
+    for (const outcome of ['ok', 'failed'] as const) this.cycles.inc({ outcome }, 0);
+    for (const instance of [...(options.instances ?? []), ALERT_INSTANCE]) {
+      for (const outcome of ['sent', 'deferred', 'dead'] as const) this.mails.inc({ instance, outcome }, 0);
+    }
+
+    const state = () => this.current ?? (this.current = this.snapshot());
+    new Gauge({
+      name: 'verzuim_relay_outbox_mails',
+      help: 'Mails in the outbox, by state.',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        for (const [s, n] of Object.entries(state().outboxByState)) this.set({ state: s }, n);
+      },
+    });
+    new Gauge({ name: 'verzuim_relay_quarantine_open', help: 'Records in quarantine waiting to be processed.', registers, collect() { this.set(state().quarantineOpen); } });
+    new Gauge({
+      name: 'verzuim_relay_certificate_days_left',
+      help: 'Days until the client certificate expires (absent when it cannot be read).',
+      registers,
+      collect() {
+        const days = state().certificateDaysLeft;
+        if (days === null) this.reset();
+        else this.set(days);
+      },
+    });
+    new Gauge({
+      name: 'verzuim_relay_last_successful_cycle_timestamp_seconds',
+      help: 'When the last successful cycle finished, as a Unix time (0: none yet).',
+      registers,
+      collect() {
+        const at = state().lastSuccessfulCycle;
+        this.set(at ? at.getTime() / 1000 : 0);
+      },
+    });
+  }
+
+  /** The exposition text; the store is read once per scrape. */
+  async render(): Promise<string> {
+    this.current = undefined;
+    try {
+      return await this.registry.metrics();
+    } finally {
+      this.current = undefined;
+    }
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  cycleFinished(outcome: 'ok' | 'failed', fetched: number): void {
+    this.cycles.inc({ outcome });
+    this.fetched.inc(fetched);
+  }
+
+  mail(instance: string | null, outcome: MailOutcome): void {
+    this.mails.inc({ instance: instance ?? ALERT_INSTANCE, outcome });
+  }
+
+  rodRequest(operation: string, outcome: 'ok' | 'failed', seconds: number): void {
+    this.rod.observe({ operation, outcome }, seconds);
+  }
+}
