@@ -74,7 +74,7 @@ step "npm prune --omit=dev"
 APP="$WORK/app"
 mkdir -p "$APP/config"
 cp -a "$BUILD/node_modules" "$BUILD/dist" "$APP/"
-cp "$REPO/package.json" "$APP/"
+cp "$REPO/package.json" "$REPO/LICENSE" "$APP/"
 cp "$REPO/config/verzuim-relay.example.yaml" "$APP/config/"
 for dev in typescript vitest dependency-cruiser smtp-server mailparser @types/node; do
   [[ ! -e "$APP/node_modules/$dev" ]] || fail "the development dependency $dev is still in the runtime's node_modules"
