@@ -1,5 +1,6 @@
 # verzuim-relay container image. Node 24 LTS: Node 20 is end of life.
-# Build: docker build -t verzuim-relay .
+# Build: docker build --build-arg VERSION=$(node -p "require('./package.json').version") -t verzuim-relay .
+# scripts/verify-runtime.sh reproduces both stages without an engine (CI runs it).
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 # better-sqlite3 compiles its native addon when no prebuilt binary matches.
@@ -13,17 +14,28 @@ COPY tools ./tools
 RUN npm ci && npm prune --omit=dev
 
 FROM node:24-bookworm-slim
+ARG VERSION=0.0.0-unknown
+LABEL org.opencontainers.image.title="verzuim-relay" \
+      org.opencontainers.image.description="Fetches verzuimmeldingen from DUO's ROD over mutual TLS and forwards them by e-mail to the municipality's instances." \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="EUPL-1.2" \
+      nl.verzuim-relay.stop-timeout-seconds="90"
 ENV NODE_ENV=production \
     VERZUIM_RELAY_CONFIG=/config/verzuim-relay.yaml
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-COPY package.json ./
+COPY package.json LICENSE ./
 COPY config/verzuim-relay.example.yaml ./config/
 # The database lives on a volume; the configuration and certificates are mounted read-only.
-RUN mkdir -p /data /config /certs && chown node:node /data
-USER node
+RUN mkdir -p /data /config /certs && chown 1000:1000 /data
+# The image's node user, by number, so Kubernetes' runAsNonRoot can check it without reading /etc/passwd.
+USER 1000:1000
 VOLUME ["/data"]
+# Stop time: on SIGTERM the relay stops the schedule, aborts a ROD request or wait in progress,
+# finishes the mail in hand (at most the SMTP timeout, 60 s) and closes the database. Give it
+# 90 s before SIGKILL: docker stop -t 90, stop_grace_period: 90s, terminationGracePeriodSeconds: 90.
+STOPSIGNAL SIGTERM
 # Liveness only: the daemon's heartbeat. A ROD maintenance or a failed cycle is
 # not a reason to restart; readiness (plain "healthcheck") is for monitoring.
 HEALTHCHECK --interval=1m --timeout=30s --start-period=1m --retries=3 \

@@ -4,7 +4,7 @@
  * failures end with a one-line (or one-line-per-problem) message on standard
  * error and a documented exit status, never a stack trace.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { CertificateError } from '../certs/read.js';
@@ -93,19 +93,35 @@ const COMMANDS: Command[] = [
       }
     },
   ),
-  command({ name: 'check-config', summary: 'validate the configuration and the files it names: 0 valid, 78 invalid', options: CONFIG }, ({ values }) => {
-    const { config: c, file, warnings } = config(values);
-    // Weak settings are not errors: said on standard error, the exit status stays 0.
-    for (const w of warnings) stderr(`${file}: warning: ${w.key}: ${w.message}`);
-    const problems = checkReferencedFiles(c);
-    if (problems.length === 0) {
-      const report = inspectClientCertificate(c.tls, c.municipality.oin);
-      for (const p of report.problems) problems.push(`tls: ${p.message}${p.advice ? ` — ${p.advice}` : ''}`);
-    }
-    if (problems.length) throw new ConfigError(file, problems);
-    stdout(`${file}: configuration valid`);
-    return ExitCode.OK;
-  }),
+  command(
+    { name: 'check-config', summary: 'validate the configuration and the files it names: 0 valid, 78 invalid', options: { json: JSON_OUTPUT, ...CONFIG } },
+    ({ values }) => {
+      let loaded: LoadedConfig;
+      try {
+        loaded = config(values);
+      } catch (err) {
+        // With --json the verdict is one object on standard output; the exit status stays 78.
+        if (!(values.json === true && err instanceof ConfigError)) throw err;
+        stdout(JSON.stringify({ file: err.file, valid: false, problems: err.problems, warnings: [] }));
+        return ExitCode.CONFIG;
+      }
+      const { config: c, file, warnings } = loaded;
+      // Weak settings are not errors: said on standard error, the exit status stays 0.
+      if (values.json !== true) for (const w of warnings) stderr(`${file}: warning: ${w.key}: ${w.message}`);
+      const problems = checkReferencedFiles(c);
+      if (problems.length === 0) {
+        const report = inspectClientCertificate(c.tls, c.municipality.oin);
+        for (const p of report.problems) problems.push(`tls: ${p.message}${p.advice ? ` — ${p.advice}` : ''}`);
+      }
+      if (values.json === true) {
+        stdout(JSON.stringify({ file, valid: problems.length === 0, problems, warnings: warnings.map((w) => ({ key: w.key, message: w.message })) }));
+        return problems.length ? ExitCode.CONFIG : ExitCode.OK;
+      }
+      if (problems.length) throw new ConfigError(file, problems);
+      stdout(`${file}: configuration valid`);
+      return ExitCode.OK;
+    },
+  ),
   command(
     {
       name: 'cert check',
@@ -178,8 +194,8 @@ const COMMANDS: Command[] = [
     ({ values }) => quarantineRetryCommand(config(values).config, { out: stdout }),
   ),
   command(
-    { name: 'audit verify', summary: "check the audit log's hash chain: 0 intact, 3 broken", options: CONFIG },
-    ({ values }) => auditVerifyCommand(config(values).config, { out: stdout }),
+    { name: 'audit verify', summary: "check the audit log's hash chain: 0 intact, 3 broken", options: { json: JSON_OUTPUT, ...CONFIG } },
+    ({ values }) => auditVerifyCommand(config(values).config, { out: stdout, json: values.json === true }),
   ),
   command(
     {
@@ -262,9 +278,19 @@ function help(): string {
     ...COMMANDS.map((c) => `  ${c.spec.name.padEnd(width)}${c.spec.summary}`),
     '',
     `  --config PATH   ${CONFIG.config.description}`,
+    '  --version, -V   the version of this installation',
     '',
     'verzuim-relay <command> --help lists the options of one command.',
   ].join('\n');
+}
+
+/**
+ * The version in the package.json beside dist/ (the image and an npm install
+ * both ship it), read at run time so a release cannot forget to update it here.
+ */
+function version(): string {
+  const file = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
 /** "outbox" and the like: a word that only names a group of commands. */
@@ -294,8 +320,8 @@ export async function main(argv: string[]): Promise<number> {
     stdout(help());
     return word === undefined ? ExitCode.USAGE : ExitCode.OK;
   }
-  if (word === '--version') {
-    stdout('verzuim-relay 0.1.0');
+  if (word === '--version' || word === '-V') {
+    stdout(`verzuim-relay ${version()}`);
     return ExitCode.OK;
   }
   const group = groupOf(word);

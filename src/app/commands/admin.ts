@@ -182,11 +182,23 @@ export function quarantineRetryCommand(config: Config, opts: { out: Out }): numb
   }
 }
 
-export function auditVerifyCommand(config: Config, opts: { out: Out }): number {
+export function auditVerifyCommand(config: Config, opts: { out: Out; json?: boolean }): number {
   const store = openStore(config, 'read');
   try {
     const result = store.audit.verify();
-    if (result.brokenAt === null) {
+    const intact = result.brokenAt === null;
+    if (opts.json) {
+      // For monitoring scripts: the same verdict and exit status as the text.
+      opts.out(
+        JSON.stringify(
+          intact
+            ? { status: 'intact', rows: result.rows }
+            : { status: 'broken', rows: result.rows, brokenAt: result.brokenAt, truncated: result.truncated === true, reason: result.reason ?? null },
+        ),
+      );
+      return intact ? ExitCode.OK : ExitCode.AUDIT_BROKEN;
+    }
+    if (intact) {
       opts.out(`audit log intact: ${result.rows} rows`);
       return ExitCode.OK;
     }
