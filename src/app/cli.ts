@@ -4,7 +4,7 @@
  * failures end with a one-line (or one-line-per-problem) message on standard
  * error and a documented exit status, never a stack trace.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { CertificateError } from '../certs/read.js';
@@ -20,6 +20,7 @@ import { createLogger, effectiveLogLevel, LogLevelError, type Logger } from '../
 import { openRelay } from './runtime.js';
 import { commandHelp, parseCommandLine, positionalsOf, UsageError, type CommandSpec, type OptionSpecs, type ParsedArgs } from './commands/args.js';
 import { ExitCode } from './exit-codes.js';
+import { relayVersion } from './version.js';
 import {
   auditExportCommand,
   auditVerifyCommand,
@@ -284,15 +285,6 @@ function help(): string {
   ].join('\n');
 }
 
-/**
- * The version in the package.json beside dist/ (the image and an npm install
- * both ship it), read at run time so a release cannot forget to update it here.
- */
-function version(): string {
-  const file = new URL('../../package.json', import.meta.url);
-  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
-}
-
 /** "outbox" and the like: a word that only names a group of commands. */
 function groupOf(word: string): Command[] {
   return COMMANDS.filter((c) => c.spec.name.split(' ')[0] === word);
@@ -321,7 +313,7 @@ export async function main(argv: string[]): Promise<number> {
     return word === undefined ? ExitCode.USAGE : ExitCode.OK;
   }
   if (word === '--version' || word === '-V') {
-    stdout(`verzuim-relay ${version()}`);
+    stdout(`verzuim-relay ${relayVersion()}`);
     return ExitCode.OK;
   }
   const group = groupOf(word);

@@ -10,10 +10,10 @@
  * on ROD does not stop it but a process that hangs does. With metrics.listen
  * it serves /metrics, /healthz and /readyz while it runs.
  */
-import { readFileSync } from 'node:fs';
 import { Cron } from 'croner';
 import type { Config } from '../config/schema.js';
 import { runCycle } from './cycle.js';
+import { relayVersion } from './version.js';
 import type { Logger } from '../observability/log.js';
 import { openRelay } from './runtime.js';
 import { createCertificateWatch } from './certificate-watch.js';
@@ -141,18 +141,4 @@ export async function runDaemon(config: Config, log: Logger, options: { signals?
   await relay.close();
   log.info('relay.stopped', {});
   return ExitCode.OK;
-}
-
-/**
- * The version in package.json, read at run time rather than written into the
- * code, so the log line can never disagree with the package that is running.
- * From dist/app/ and from src/app/ alike, package.json is two folders up.
- */
-function relayVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }

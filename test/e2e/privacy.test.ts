@@ -43,7 +43,7 @@ describe.each(PROTOCOLS)('no personal data outside the mail body (%s)', (protoco
     world = undefined;
   });
 
-  it('after cycles with new, changed, withdrawn and malformed meldingen', async () => {
+  it('after cycles with new, changed, withdrawn and malformed meldingen', { timeout: 240_000 }, async () => {
     world = await createWorld({ pki, protocol });
     const w = world;
     const meldingen = ['ZESTIEN_UUR', 'LUXE', 'DOORSTROOMPUNT_18PLUS'].map((verzuimsoort, i) => w.feed.append(distinctive(w.generator.nieuweMelding({ verzuimsoort }), i)));
