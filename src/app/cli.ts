@@ -20,6 +20,7 @@ import { createLogger, type Logger } from '../observability/log.js';
 import { openRelay } from './runtime.js';
 import { commandHelp, parseCommandLine, positionalsOf, UsageError, type CommandSpec, type OptionSpecs, type ParsedArgs } from './commands/args.js';
 import { ExitCode } from './exit-codes.js';
+import { LeaseHeldError } from '../store/lease.js';
 import {
   auditExportCommand,
   auditVerifyCommand,
@@ -310,6 +311,10 @@ export async function main(argv: string[]): Promise<number> {
       for (const p of err.problems) stderr(`  ${p.message}${p.advice ? `\n    → ${p.advice}` : ''}`);
       stderr('run "verzuim-relay cert check" for the full report');
       return ExitCode.CERT_UNUSABLE;
+    }
+    if (err instanceof LeaseHeldError) {
+      stderr(`verzuim-relay ${name}: ${err.message}`);
+      return ExitCode.TEMPFAIL;
     }
     if (err instanceof UsageError) {
       stderr(`verzuim-relay ${name}: ${err.message} (verzuim-relay ${name} --help lists the options)`);
