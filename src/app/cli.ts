@@ -32,6 +32,7 @@ import {
   statusCommand,
 } from './commands/admin.js';
 import { stderr, stdout } from './commands/output.js';
+import { backupCommand } from './commands/backup.js';
 
 interface Command {
   spec: CommandSpec;
@@ -197,6 +198,22 @@ const COMMANDS: Command[] = [
       },
     },
     ({ values }) => auditExportCommand(config(values).config, { since: values.since, out: stdout }),
+  ),
+  command(
+    {
+      name: 'backup',
+      synopsis: '--out FILE',
+      summary: 'a checked copy of the live database (0600) and its audit head file, while the relay runs: 0 written',
+      options: {
+        out: { type: 'string', value: 'FILE', description: 'the backup file to write (also FILE.audit-head)' },
+        force: { type: 'boolean', description: 'replace FILE if it exists' },
+        ...CONFIG,
+      },
+    },
+    ({ values }) => {
+      if (values.out === undefined) throw new UsageError('--out FILE is required');
+      return backupCommand(config(values).config, { out: values.out, force: values.force === true, print: stdout });
+    },
   ),
   command(
     { name: 'healthcheck', summary: 'for the container: a recent successful cycle and a usable certificate (0 healthy, 1 not)', options: CONFIG },
