@@ -21,6 +21,7 @@ import { openRelay } from './runtime.js';
 import { commandHelp, parseCommandLine, positionalsOf, UsageError, type CommandSpec, type OptionSpecs, type ParsedArgs } from './commands/args.js';
 import { ExitCode } from './exit-codes.js';
 import { relayVersion } from './version.js';
+import { LeaseHeldError } from '../store/lease.js';
 import {
   auditExportCommand,
   auditVerifyCommand,
@@ -32,6 +33,7 @@ import {
   statusCommand,
 } from './commands/admin.js';
 import { stderr, stdout } from './commands/output.js';
+import { backupCommand } from './commands/backup.js';
 
 interface Command {
   spec: CommandSpec;
@@ -231,6 +233,22 @@ const COMMANDS: Command[] = [
       return healthcheckCommand(config(values).config, { out: stdout, check: values.liveness ? 'liveness' : 'readiness', json: values.json === true });
     },
   ),
+  command(
+    {
+      name: 'backup',
+      synopsis: '--out FILE',
+      summary: 'a checked copy of the live database (0600) and its audit head file, while the relay runs: 0 written',
+      options: {
+        out: { type: 'string', value: 'FILE', description: 'the backup file to write (also FILE.audit-head)' },
+        force: { type: 'boolean', description: 'replace FILE if it exists' },
+        ...CONFIG,
+      },
+    },
+    ({ values }) => {
+      if (values.out === undefined) throw new UsageError('--out FILE is required');
+      return backupCommand(config(values).config, { out: values.out, force: values.force === true, print: stdout });
+    },
+  ),
   command({ name: 'config schema', summary: "the configuration's JSON Schema, for editors", options: {} }, () => {
     stdout(JSON.stringify(z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }), null, 2));
     return ExitCode.OK;
@@ -345,6 +363,10 @@ export async function main(argv: string[]): Promise<number> {
       for (const p of err.problems) stderr(`  ${p.message}${p.advice ? `\n    → ${p.advice}` : ''}`);
       stderr('run "verzuim-relay cert check" for the full report');
       return ExitCode.CERT_UNUSABLE;
+    }
+    if (err instanceof LeaseHeldError) {
+      stderr(`verzuim-relay ${name}: ${err.message}`);
+      return ExitCode.TEMPFAIL;
     }
     if (err instanceof UsageError) {
       stderr(`verzuim-relay ${name}: ${err.message} (verzuim-relay ${name} --help lists the options)`);

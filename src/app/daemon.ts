@@ -38,7 +38,16 @@ export async function runDaemon(config: Config, log: Logger, options: { signals?
     process.once('uncaughtException', crash);
     process.once('unhandledRejection', crash);
   }
-  const relay = openRelay(config, log, { signal: stop.signal });
+  let lostLease = false;
+  let requestStop: (reason: string) => void = () => {};
+  const relay = openRelay(config, log, {
+    signal: stop.signal,
+    command: 'run',
+    onLeaseLost: () => {
+      lostLease = true;
+      requestStop('lease.lost');
+    },
+  });
   const { store } = relay;
   let heartbeatFailing = false;
   const beat = () => {
@@ -104,6 +113,7 @@ export async function runDaemon(config: Config, log: Logger, options: { signals?
       log.warn('cycle.skipped', {}, 'the previous cycle is still running');
       return;
     }
+    if (!relay.lease.heartbeat()) return; // taken over: the heartbeat timer stops the daemon
     running = runCycle({ config, store, rod, sender: relay.sender, log, signal: stop.signal, metrics })
       .catch((err: Error) => log.error('cycle.crashed', { error: err.message }))
       .finally(() => {
@@ -129,6 +139,7 @@ export async function runDaemon(config: Config, log: Logger, options: { signals?
       stop.abort();
       resolve();
     };
+    requestStop = onSignal;
     if (options.signals !== false) {
       process.once('SIGTERM', () => onSignal('SIGTERM'));
       process.once('SIGINT', () => onSignal('SIGINT'));
@@ -140,5 +151,5 @@ export async function runDaemon(config: Config, log: Logger, options: { signals?
   store.audit.append({ event: 'relay.stopped', outcome: 'info' });
   await relay.close();
   log.info('relay.stopped', {});
-  return ExitCode.OK;
+  return lostLease ? ExitCode.TEMPFAIL : ExitCode.OK;
 }

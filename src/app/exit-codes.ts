@@ -28,7 +28,7 @@ export const ExitCode = {
   UNAVAILABLE: 69,
   /** EX_SOFTWARE: a fault nobody caught ended the process; the container restarts it. */
   SOFTWARE: 70,
-  /** EX_TEMPFAIL: reserved for "another relay holds the database; try again later". Not used yet. */
+  /** EX_TEMPFAIL: another relay (`run` or `once`) holds the database's writer lease; try again later. */
   TEMPFAIL: 75,
   /** EX_CONFIG: the configuration file, or a file it names, is invalid or unreadable. */
   CONFIG: 78,

@@ -19,6 +19,7 @@ import { ANCHORED_EVENT, BROKEN_EVENT } from '../audit/audit-log.js';
 import { KEY_PERMISSIONS } from '../certs/checks.js';
 import { auditBrokenAlert, queueAlert } from '../mail/alert.js';
 import path from 'node:path';
+import { LEASE_STALE_AFTER_SECONDS, WriterLease } from '../store/lease.js';
 
 export interface Relay {
   config: Config;
@@ -26,11 +27,25 @@ export interface Relay {
   rod: RodTransport;
   sender: MailSender;
   credentials: ClientCredentials;
+  /** The single-writer lease, held until close(). */
+  lease: WriterLease;
   close(): Promise<void>;
 }
 
-/** Throws CertificateError (exit 2) when the certificate is unusable. */
-export function openRelay(config: Config, log: Logger, options: { now?: () => Date; signal?: AbortSignal } = {}): Relay {
+export interface OpenRelayOptions {
+  now?: () => Date;
+  signal?: AbortSignal;
+  /** Named in the lease, for the message a second relay sees (default "once"). */
+  command?: string;
+  /** Another relay took the lease over (this one stalled past its heartbeat): stop writing. */
+  onLeaseLost?: () => void;
+}
+
+/**
+ * Throws CertificateError (exit 2) when the certificate is unusable, and
+ * LeaseHeldError (exit 75) when another relay writes the database.
+ */
+export function openRelay(config: Config, log: Logger, options: OpenRelayOptions = {}): Relay {
   const now = options.now ?? (() => new Date());
   const credentials = loadClientCredentials(config.tls, config.municipality.oin, now());
   const { report } = credentials;
@@ -43,6 +58,23 @@ export function openRelay(config: Config, log: Logger, options: { now?: () => Da
   const store = Store.open(config.storage.path, config.municipality.code, now, {
     onAuditHeadError: (err) => log.error('audit.head-failed', { error: err.message }, `the audit log's head file could not be written; check the storage volume`),
   });
+  // Before anything is written (the audit check, resumeInterrupted below would
+  // requeue the mail another relay is sending): one writer at a time. A
+  // failure further on ends the process, whose dead pid frees the lease.
+  let lease: WriterLease;
+  try {
+    lease = WriterLease.acquire(store.db, config.storage.path, { command: options.command ?? 'once', now });
+  } catch (err) {
+    store.db.close();
+    throw err;
+  }
+  const heartbeat = setInterval(() => {
+    if (lease.heartbeat()) return;
+    clearInterval(heartbeat);
+    log.error('lease.lost', {}, 'another verzuim-relay took over the database; this one stops');
+    options.onLeaseLost?.();
+  }, (LEASE_STALE_AFTER_SECONDS * 1000) / 4);
+  heartbeat.unref();
   checkAuditChain(store, config, log, now);
   const interrupted = store.outbox.resumeInterrupted();
   if (interrupted > 0) log.warn('outbox.resumed', { mails: interrupted }, 'mails interrupted by a stop are sent again (same Message-ID)');
@@ -62,9 +94,12 @@ export function openRelay(config: Config, log: Logger, options: { now?: () => Da
     rod,
     sender,
     credentials,
+    lease,
     async close() {
       sender.close();
       await rod.close();
+      clearInterval(heartbeat);
+      lease.release();
       store.close();
     },
   };

@@ -3,6 +3,7 @@
  * administrator's YAML file; every object is strict so that a typo is an error
  * instead of a setting silently left at its default.
  */
+import { Cron } from 'croner';
 import { z } from 'zod';
 import { KNOWN_VERZUIMSOORTEN } from '../domain/melding.js';
 import { domainOf, INSTANCE_ID } from '../domain/mail.js';
@@ -34,6 +35,22 @@ const timezone = nonEmpty.refine((tz) => {
     return false;
   }
 }, 'expected an IANA time zone such as Europe/Amsterdam');
+
+/**
+ * Checked here with croner itself, the parser `run` schedules with, so that
+ * `check-config` refuses what `run` would die on. `paused` starts no timer.
+ */
+const cron = nonEmpty.superRefine((pattern, ctx) => {
+  try {
+    new Cron(pattern, { paused: true }).stop();
+  } catch (err) {
+    const reason = (err as Error).message.replace(/^CronPattern:\s*/, '');
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a cron expression of five fields (minute hour day-of-month month day-of-week, optionally a leading seconds field), such as "*/10 * * * *"; got "${pattern}" (${reason})`,
+    });
+  }
+});
 
 const instanceSchema = z.strictObject({
   name: nonEmpty,
@@ -209,7 +226,7 @@ export const configSchema = z.strictObject({
   tls: tlsSchema,
   schedule: z
     .strictObject({
-      cron: nonEmpty.default('*/10 * * * *'),
+      cron: cron.default('*/10 * * * *'),
       timezone: timezone.default('Europe/Amsterdam'),
     })
     .default({ cron: '*/10 * * * *', timezone: 'Europe/Amsterdam' }),

@@ -195,4 +195,20 @@ export const MIGRATIONS: Migration[] = [
       ALTER TABLE quarantine ADD COLUMN last_attempt_at TEXT;
     `,
   },
+  {
+    version: 5,
+    name: 'writer-lease',
+    // Which relay writes this database now (store/lease.ts): at most one row.
+    sql: `
+      CREATE TABLE writer_lease (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        token TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        command TEXT NOT NULL,
+        acquired_at TEXT NOT NULL,
+        heartbeat_at TEXT NOT NULL
+      );
+    `,
+  },
 ];
