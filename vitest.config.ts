@@ -9,7 +9,9 @@ export default defineConfig({
     // two cores are all a CI machine has, so keep the fan-out small.
     pool: 'forks',
     maxWorkers: 2,
-    testTimeout: 60_000,
+    // Generous: end-to-end tests run child processes and TLS handshakes, and a
+    // loaded 2-core machine can take several times as long as an idle one.
+    testTimeout: 180_000,
     hookTimeout: 180_000,
   },
 });

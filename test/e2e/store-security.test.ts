@@ -7,6 +7,7 @@
 import Database from 'better-sqlite3';
 import { copyFileSync, chmodSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { runNode } from '../support/relay-process.js';
 import { createWorld, type World } from '../support/world.js';
@@ -116,6 +117,19 @@ describe('the audit log cut short', () => {
   let world: World;
   afterEach(async () => {
     await world?.close();
+  });
+
+  it('is reported by audit verify when the head file beside the database is gone (exit 3, also with --json)', async () => {
+    world = await createWorld({ pki });
+    world.feed.append(world.generator.nieuweMelding({ verzuimsoort: 'OVERIG' }));
+    expect((await world.once()).code).toBe(0);
+    rmSync(path.join(world.dir, 'relay.db.audit-head'));
+    const verify = await world.cli('audit', 'verify');
+    expect(verify.code, verify.stdout).toBe(3);
+    expect(verify.stdout).toContain('BROKEN');
+    const json = await world.cli('audit', 'verify', '--json');
+    expect(json.code).toBe(3);
+    expect(JSON.parse(json.stdout)).toMatchObject({ status: 'broken', truncated: true });
   });
 
   it('is reported by audit verify (exit 3, truncated) and at the next start, which still forwards', async () => {

@@ -186,7 +186,8 @@ export function auditVerifyCommand(config: Config, opts: { out: Out; json?: bool
   const store = openStore(config, 'read');
   try {
     const result = store.audit.verify();
-    const intact = result.brokenAt === null;
+    // A missing or unreadable head file leaves no row to name, but the log can no longer be trusted.
+    const intact = result.brokenAt === null && result.truncated !== true;
     if (opts.json) {
       // For monitoring scripts: the same verdict and exit status as the text.
       opts.out(
