@@ -4,7 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { writeTestConfig } from '../support/config.js';
-import { runCli, startDaemon, type Daemon } from '../support/relay-process.js';
+import { runCli, killDaemon, startDaemon, type Daemon } from '../support/relay-process.js';
 import { createWorld, type World } from '../support/world.js';
 
 const pki = inject('pkiG4');
@@ -13,8 +13,7 @@ describe('verzuim-relay backup', () => {
   let world: World | undefined;
   let daemon: Daemon | undefined;
   afterEach(async () => {
-    if (daemon && daemon.child.exitCode === null && daemon.child.signalCode === null) daemon.child.kill('SIGKILL');
-    await daemon?.exited;
+    await killDaemon(daemon);
     daemon = undefined;
     await world?.close();
     world = undefined;

@@ -1,7 +1,7 @@
 /** One writer per database: a second `run` or `once` is refused while a relay holds it, not after a crash. */
 import os from 'node:os';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { startDaemon, type Daemon } from '../support/relay-process.js';
+import { killDaemon, startDaemon, type Daemon } from '../support/relay-process.js';
 import { createWorld, type World } from '../support/world.js';
 
 const pki = inject('pkiG4');
@@ -10,8 +10,7 @@ describe('the single-writer lease', () => {
   let world: World | undefined;
   let daemon: Daemon | undefined;
   afterEach(async () => {
-    if (daemon && daemon.child.exitCode === null && daemon.child.signalCode === null) daemon.child.kill('SIGKILL');
-    await daemon?.exited;
+    await killDaemon(daemon);
     daemon = undefined;
     await world?.close();
     world = undefined;

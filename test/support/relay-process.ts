@@ -99,3 +99,10 @@ export function startDaemon(args: string[], options: { env?: NodeJS.ProcessEnv }
     },
   };
 }
+
+/** After a test: a daemon still running is killed (a test that failed midway leaves one), and waited for. */
+export async function killDaemon(daemon: Daemon | undefined): Promise<void> {
+  if (!daemon) return;
+  if (daemon.child.exitCode === null && daemon.child.signalCode === null) daemon.child.kill('SIGKILL');
+  await daemon.exited;
+}
