@@ -4,6 +4,7 @@
  * whose assertions depend on other values pass overrides.
  */
 import type { Verzuimmelding } from '../../src/domain/melding.js';
+import type { ComposeInput } from '../../src/mail/compose.js';
 
 export const GEMEENTECODE = '0344';
 export const OIN = '00000001002220647000';
@@ -80,6 +81,19 @@ export function melding(overrides: Partial<Verzuimmelding> = {}): Verzuimmelding
     leerling: structuredClone(LEERLING),
     instelling: { ...INSTELLING },
     melder: { ...MELDER },
+    ...overrides,
+  };
+}
+
+/** What composeMail is given for a Nieuw to leerplicht about melding() (the fixtures' pupil), with overrides. */
+export function composeInput(overrides: Partial<ComposeInput> = {}): ComposeInput {
+  return {
+    kind: 'Nieuw',
+    melding: melding(),
+    changes: [],
+    instance: { id: 'leerplicht', ...INSTANCES.leerplicht },
+    content: 'full',
+    municipality: { code: MUNICIPALITY.code, name: MUNICIPALITY.name },
     ...overrides,
   };
 }

@@ -7,7 +7,7 @@ import { composeAlert } from '../../src/mail/alert.js';
 import { domainOf } from '../../src/domain/mail.js';
 import { messageId } from '../../src/mail/message-id.js';
 import { diffMelding, type FieldChange } from '../../src/policy/notification-policy.js';
-import { INSTANCES, INSTELLING, LEERLING, MUNICIPALITY, melding as meldingFixture } from '../support/fixtures.js';
+import { composeInput, INSTANCES, INSTELLING, LEERLING, melding as meldingFixture } from '../support/fixtures.js';
 
 // Fictional pupil and reporter; the BSN lies in the range reserved for tests.
 const BSN = '999990032';
@@ -28,16 +28,9 @@ function melding(overrides: Partial<Verzuimmelding> = {}): Verzuimmelding {
   });
 }
 
+/** Like the shared fixture, about this file's melding(). */
 function input(overrides: Partial<ComposeInput> = {}): ComposeInput {
-  return {
-    kind: 'Nieuw',
-    melding: melding(),
-    changes: [],
-    instance: { id: 'leerplicht', ...INSTANCES.leerplicht },
-    content: 'full',
-    municipality: { code: MUNICIPALITY.code, name: MUNICIPALITY.name },
-    ...overrides,
-  };
+  return composeInput({ melding: melding(), ...overrides });
 }
 
 /** Every personal value of the fixture, in each form it could be written. */

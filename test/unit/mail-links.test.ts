@@ -5,21 +5,11 @@
  * HTML part that a mail client turns into a link.
  */
 import { describe, expect, it } from 'vitest';
-import { composeMail, type ComposeInput } from '../../src/mail/compose.js';
+import { composeMail } from '../../src/mail/compose.js';
 import { composeAlert } from '../../src/mail/alert.js';
-import { INSTANCES, LEERLING, MELDER, MUNICIPALITY, melding } from '../support/fixtures.js';
+import { composeInput, LEERLING, MELDER, MUNICIPALITY, melding } from '../support/fixtures.js';
 
-function input(overrides: Partial<ComposeInput> = {}): ComposeInput {
-  return {
-    kind: 'Nieuw',
-    melding: melding(),
-    changes: [],
-    instance: { id: 'leerplicht', ...INSTANCES.leerplicht },
-    content: 'full',
-    municipality: { code: MUNICIPALITY.code, name: MUNICIPALITY.name },
-    ...overrides,
-  };
-}
+const input = composeInput;
 
 /** RLM, ALM, LRM, ZWSP, ZWNJ, ZWJ, word joiner, BOM, soft hyphen, RLO, LRI…PDI: all category Cf. */
 const INVISIBLE = ['\u200f', '\u061c', '\u200e', '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u00ad', '\u202e', '\u2066', '\u2069'];
