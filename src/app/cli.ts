@@ -86,13 +86,32 @@ const COMMANDS: Command[] = [
       const { config: c, warnings } = config(values);
       const log = createLogger({ level: effectiveLogLevel(c.log.level) });
       logWarnings(log, warnings);
-      const relay = openRelay(c, log);
+      // A `once` from a scheduler gets SIGTERM when its job is cancelled: like
+      // `run`, it aborts a ROD wait, finishes the mail in hand and closes the
+      // database, and exits 1 (the feed was not read to its end). The handlers
+      // go in before the slow start-up steps, or a signal there kills outright.
+      const stop = new AbortController();
+      const onSignal = (signal: string) => {
+        if (stop.signal.aborted) return;
+        log.info('relay.stopping', { signal, cycleRunning: true });
+        stop.abort();
+      };
+      const onSigterm = () => onSignal('SIGTERM');
+      const onSigint = () => onSignal('SIGINT');
+      process.once('SIGTERM', onSigterm);
+      process.once('SIGINT', onSigint);
       try {
-        await createCertificateWatch(c, relay.store, log)();
-        const result = await runCycle({ config: c, store: relay.store, rod: relay.rod, sender: relay.sender, log });
-        return result.outcome === 'ok' ? ExitCode.OK : ExitCode.CYCLE_INCOMPLETE;
+        const relay = openRelay(c, log, { signal: stop.signal, onLeaseLost: () => onSignal('lease.lost') });
+        try {
+          await createCertificateWatch(c, relay.store, log)();
+          const result = await runCycle({ config: c, store: relay.store, rod: relay.rod, sender: relay.sender, log, signal: stop.signal });
+          return result.outcome === 'ok' && !stop.signal.aborted ? ExitCode.OK : ExitCode.CYCLE_INCOMPLETE;
+        } finally {
+          await relay.close();
+        }
       } finally {
-        await relay.close();
+        process.off('SIGTERM', onSigterm);
+        process.off('SIGINT', onSigint);
       }
     },
   ),

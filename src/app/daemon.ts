@@ -38,8 +38,32 @@ export async function runDaemon(config: Config, log: Logger, options: { signals?
     process.once('uncaughtException', crash);
     process.once('unhandledRejection', crash);
   }
+  // The stop handlers go in before anything slow (the certificate, the
+  // database, the audit chain check): without a listener, a SIGTERM in that
+  // window kills the process outright instead of stopping it cleanly. A stop
+  // asked for during start-up is honoured once start-up is done, before the
+  // first cycle.
   let lostLease = false;
-  let requestStop: (reason: string) => void = () => {};
+  let stopping = false;
+  let running: Promise<unknown> | undefined;
+  let schedule: Cron | undefined;
+  let daily: Cron | undefined;
+  let stopped!: () => void;
+  const stopRequested = new Promise<void>((resolve) => (stopped = resolve));
+  const requestStop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('relay.stopping', { signal, cycleRunning: running !== undefined });
+    schedule?.stop();
+    daily?.stop();
+    stop.abort();
+    stopped();
+  };
+  if (options.signals !== false) {
+    process.once('SIGTERM', () => requestStop('SIGTERM'));
+    process.once('SIGINT', () => requestStop('SIGINT'));
+  }
+  log.info('relay.starting', { version: relayVersion(), pid: process.pid });
   const relay = openRelay(config, log, {
     signal: stop.signal,
     command: 'run',
@@ -104,9 +128,6 @@ export async function runDaemon(config: Config, log: Logger, options: { signals?
   log.info('relay.started', { version: relayVersion(), gemeentecode: config.municipality.code, cron: config.schedule.cron, timezone: config.schedule.timezone, pid: process.pid });
   store.audit.append({ event: 'relay.started', outcome: 'info', detail: { cron: config.schedule.cron, timezone: config.schedule.timezone } });
 
-  let running: Promise<unknown> | undefined;
-  let stopping = false;
-
   const cycle = () => {
     if (stopping) return;
     if (running) {
@@ -123,28 +144,15 @@ export async function runDaemon(config: Config, log: Logger, options: { signals?
 
   const certCheck = createCertificateWatch(config, store, log);
   await certCheck().catch((err: Error) => log.error('cert.check-failed', { error: err.message }));
-  const schedule = new Cron(config.schedule.cron, { timezone: config.schedule.timezone }, cycle);
-  const daily = new Cron('0 7 * * *', { timezone: config.schedule.timezone }, () => {
-    certCheck().catch((err: Error) => log.error('cert.check-failed', { error: err.message }));
-  });
-  cycle();
+  if (!stopping) {
+    schedule = new Cron(config.schedule.cron, { timezone: config.schedule.timezone }, cycle);
+    daily = new Cron('0 7 * * *', { timezone: config.schedule.timezone }, () => {
+      certCheck().catch((err: Error) => log.error('cert.check-failed', { error: err.message }));
+    });
+    cycle();
+  }
 
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info('relay.stopping', { signal, cycleRunning: running !== undefined });
-      schedule.stop();
-      daily.stop();
-      stop.abort();
-      resolve();
-    };
-    requestStop = onSignal;
-    if (options.signals !== false) {
-      process.once('SIGTERM', () => onSignal('SIGTERM'));
-      process.once('SIGINT', () => onSignal('SIGINT'));
-    }
-  });
+  await stopRequested;
   await running;
   clearInterval(heartbeat);
   await metricsServer?.close();

@@ -1,6 +1,6 @@
 /** The daemon as a real child process: its schedule, and its stop on SIGINT. */
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { startDaemon } from '../support/relay-process.js';
+import { parseLogs, startDaemon } from '../support/relay-process.js';
 import { createWorld, type World } from '../support/world.js';
 
 const pki = inject('pkiG4');
@@ -53,6 +53,51 @@ describe('verzuim-relay run', () => {
     } finally {
       if (daemon.child.exitCode === null) daemon.child.kill('SIGKILL');
     }
+  });
+
+  it('stops cleanly on a SIGTERM that arrives during start-up, before the first cycle', async () => {
+    world = await createWorld({ pki });
+    world.feed.append(world.generator.nieuweMelding({ verzuimsoort: 'LUXE' }));
+    const daemon = startDaemon(['run', '--config', world.configFile]);
+    try {
+      // relay.starting is logged once the stop handlers are in, before the
+      // certificate, the database and the audit chain are looked at.
+      await daemon.waitForLog((l) => l.event === 'relay.starting');
+      daemon.child.kill('SIGTERM');
+      const exit = await daemon.exited;
+      expect(exit, daemon.stderr()).toEqual({ code: 0, signal: null });
+      const logs = daemon.logs();
+      expect(logs.find((l) => l.event === 'relay.stopping')).toMatchObject({ signal: 'SIGTERM' });
+      expect(logs.at(-1)?.event).toBe('relay.stopped');
+      // A stop asked for before relay.started starts no cycle.
+      const events = logs.map((l) => l.event);
+      if (events.indexOf('relay.stopping') < events.indexOf('relay.started')) expect(events).not.toContain('cycle.started');
+    } finally {
+      if (daemon.child.exitCode === null) daemon.child.kill('SIGKILL');
+    }
+  });
+
+  it('once: SIGTERM during a Retry-After wait ends the cycle at once with exit 1, and the next once loses nothing', async () => {
+    world = await createWorld({ pki });
+    const melding = world.feed.append(world.generator.nieuweMelding({ verzuimsoort: 'LUXE' }));
+    world.feed.failNext(503, { retryAfter: '45', times: 1 });
+    const once = startDaemon(['once', '--config', world.configFile]);
+    try {
+      await once.waitForLog((l) => l.event === 'rod.throttled');
+      const signalled = Date.now();
+      once.child.kill('SIGTERM');
+      const exit = await once.exited;
+      expect(exit, once.stderr()).toEqual({ code: 1, signal: null });
+      expect(Date.now() - signalled).toBeLessThan(10_000);
+      const logs = once.logs();
+      expect(logs.find((l) => l.event === 'relay.stopping')).toMatchObject({ signal: 'SIGTERM' });
+      expect(logs.some((l) => l.event === 'cycle.interrupted')).toBe(true);
+    } finally {
+      if (once.child.exitCode === null) once.child.kill('SIGKILL');
+    }
+    const again = await world.cli('once');
+    expect(again.code, again.stderr).toBe(0);
+    expect(parseLogs(again.stdout).some((l) => l.event === 'mail.sent' && l.meldingsnummer === melding.meldingsnummer)).toBe(true);
   });
 
   it('refuses to start with an unusable certificate: exit 2 and what to do', async () => {
