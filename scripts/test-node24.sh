@@ -35,6 +35,8 @@ mkdir -p "$COPY"
 (cd "$REPO" && git ls-files -z) | tar -C "$REPO" --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -C "$COPY" -xf -
 cp -a "$REPO/dist" "$REPO/build" "$COPY/"
 cp -a "$(readlink -f "$REPO/node_modules")" "$COPY/node_modules"
+# A repository of its own: the packaging test asks git what .gitignore keeps out.
+(cd "$COPY" && git init -q)
 # The tests that read ../shared (the real G1 root) find it beside the copy too.
 [[ -d "$REPO/../shared" ]] && ln -s "$(cd "$REPO/../shared" && pwd)" "$WORK/shared"
 
