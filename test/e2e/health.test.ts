@@ -85,7 +85,7 @@ describe('healthcheck and the metrics listener', () => {
     const { status, text } = await get(`${base}/metrics`);
     expect(status).toBe(200);
     expect(sample(text, 'verzuim_relay_cycles_total{outcome="ok"}')).toBe(1);
-    expect(sample(text, 'verzuim_relay_mutations_fetched_total')).toBe(1);
+    expect(sample(text, 'verzuim_relay_mutations_fetched_total{gemeente="0344"}')).toBe(1);
     const sent = text.split('\n').filter((l) => /^verzuim_relay_mails_total\{.*outcome="sent"\} [1-9]/.test(l));
     expect(sent.length).toBeGreaterThan(0);
     expect(sample(text, 'verzuim_relay_outbox_mails{state="sent"}')).toBeGreaterThan(0);
