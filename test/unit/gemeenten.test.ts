@@ -14,6 +14,8 @@ import { AuditLog } from '../../src/audit/audit-log.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
 import { Store, auditHeadFile } from '../../src/store/store.js';
 import { messageId } from '../../src/mail/message-id.js';
+import { certBundleCommand, certCheckCommand } from '../../src/app/commands/cert.js';
+import { readFileSync, readdirSync } from 'node:fs';
 import { baseConfig, deepMerge, testConfig } from '../support/config.js';
 import { gemeentenSection } from '../support/gemeenten.js';
 import { melding } from '../support/fixtures.js';
@@ -155,5 +157,37 @@ describe('migration 6 from a single-gemeente database', () => {
     } finally {
       store.close();
     }
+  });
+});
+
+describe("a bureau's certificate", () => {
+  it('cert check accepts a certificate whose OIN is none of the gemeenten\'s and says so; one gemeente still refuses it', async () => {
+    const listed = testConfig({ pki, overrides: LISTED });
+    const out: string[] = [];
+    expect(await certCheckCommand(listed, { json: false, out: (t) => out.push(t) })).toBe(0);
+    const text = out.join('');
+    expect(text).toContain("The certificate carries OIN 00000001002220647000, which is none of the gemeenten's: the bureau's");
+    expect(text).toContain('0356 Nieuwegein: From OIN 00000001002222222000');
+
+    const json: string[] = [];
+    await certCheckCommand(listed, { json: true, out: (t) => json.push(t) });
+    expect(JSON.parse(json.join(''))).toMatchObject({ usable: true, actsFor: { certificateOin: '00000001002220647000', bureau: true } });
+
+    const single = testConfig({ pki, overrides: { municipality: { code: '0344', name: 'Utrecht', oin: '00000001001111111000' } } });
+    expect(await certCheckCommand(single, { json: false, out: () => undefined })).toBe(2);
+  });
+
+  it('cert bundle writes the registration for every gemeente the certificate serves', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'verzuim-relay-bundle-'));
+    const listed = testConfig({ pki, overrides: LISTED });
+    const now = new Date('2026-11-28T10:00:00Z');
+    const out: string[] = [];
+    expect(await certBundleCommand(listed, { outDir: dir, now, out: (t) => out.push(t) })).toBe(0);
+    expect(readdirSync(dir)).toEqual(['verzuim-relay-gemeenten-20261128.zip']);
+    const zip = readFileSync(path.join(dir, 'verzuim-relay-gemeenten-20261128.zip'));
+    // Entry names stand in the zip as they are; the CSV (deflated) is read back by the bundle's own test.
+    for (const code of ['0344', '0356', '0321']) expect(zip.includes(`verzuim-relay-gemeenten-20261128-registratie-${code}.txt`)).toBe(true);
+    expect(zip.includes('verzuim-relay-gemeenten-20261128-registratie.csv')).toBe(true);
+    expect(out.join('')).toContain('for 0344 Utrecht (From OIN 00000001001111111000), 0356 Nieuwegein (From OIN 00000001002222222000), 0321 Houten (From OIN 00000001003333333000)');
   });
 });
