@@ -141,6 +141,9 @@ describe('configuration', () => {
     const schema = JSON.parse(result.stdout) as { properties: Record<string, { properties: Record<string, { type?: string; pattern?: string }> }>; required: string[] };
     expect(schema.properties.municipality!.properties.code).toMatchObject({ type: 'string', pattern: '^[0-9]{4}$' });
     expect(schema.properties.rod!.properties.pageSize).toMatchObject({ type: 'integer', maximum: 500 });
-    expect(schema.required).toEqual(expect.arrayContaining(['municipality', 'rod', 'tls', 'routing', 'smtp', 'storage']));
+    // municipality + routing, or gemeenten: the either-or is checked by the relay, not by the editor's schema.
+    expect(schema.required).toEqual(expect.arrayContaining(['rod', 'tls', 'smtp', 'storage']));
+    expect(schema.properties).toHaveProperty('gemeenten');
+    expect(schema.properties).toHaveProperty('routing');
   });
 });
