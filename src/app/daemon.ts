@@ -101,7 +101,7 @@ export async function runDaemon(config: Config, log: Logger, options: { signals?
     }
   }
   // Timed per gemeente's transport, once each, so a cycle's requests are all counted.
-  const timed = new Map(config.gemeenten.map((g) => [g.municipality.code, metrics ? timedRod(relay.rodFor(g), metrics) : relay.rodFor(g)]));
+  const timed = new Map(config.gemeenten.map((g) => [g.municipality.code, metrics ? timedRod(relay.rodFor(g), metrics, g.municipality.code) : relay.rodFor(g)]));
   const rod = (g: Gemeente) => timed.get(g.municipality.code)!;
   log.info('relay.started', { version: relayVersion(), gemeentecode: config.gemeenten[0]!.municipality.code, gemeenten: config.gemeenten.map((g) => g.municipality.code), cron: config.schedule.cron, timezone: config.schedule.timezone, pid: process.pid });
   store.audit.append({ event: 'relay.started', outcome: 'info', detail: { cron: config.schedule.cron, timezone: config.schedule.timezone } });

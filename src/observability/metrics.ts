@@ -35,7 +35,7 @@ export interface RelayCounters {
   /** One gemeente's feed in one cycle: how it ended and how many mutations it brought. */
   gemeenteRead(gemeentecode: string, outcome: GemeenteReadOutcome, fetched: number): void;
   mail(instance: string | null, outcome: MailOutcome, gemeentecode?: string | null): void;
-  rodRequest(operation: string, outcome: 'ok' | 'failed', seconds: number): void;
+  rodRequest(operation: string, outcome: 'ok' | 'failed', seconds: number, gemeentecode?: string): void;
 }
 
 export class RelayMetrics implements RelayCounters {
@@ -45,7 +45,7 @@ export class RelayMetrics implements RelayCounters {
   private readonly fetched: Counter<'gemeente'>;
   private readonly reads: Counter<'gemeente' | 'outcome'>;
   private readonly mails: Counter<'gemeente' | 'instance' | 'outcome'>;
-  private readonly rod: Histogram<'operation' | 'outcome'>;
+  private readonly rod: Histogram<'gemeente' | 'operation' | 'outcome'>;
 
   constructor(private readonly snapshot: () => MetricsSnapshot, options: { gemeenten?: readonly { code: string; instances: readonly string[] }[] } = {}) {
     const registers = [this.registry];
@@ -66,8 +66,8 @@ export class RelayMetrics implements RelayCounters {
     });
     this.rod = new Histogram({
       name: 'verzuim_relay_rod_request_duration_seconds',
-      help: "Duration of a ROD request (one page or one status report, retries and Retry-After waits included), by operation and outcome.",
-      labelNames: ['operation', 'outcome'],
+      help: "Duration of a ROD request (one page or one status report, retries and Retry-After waits included), by gemeente, operation and outcome.",
+      labelNames: ['gemeente', 'operation', 'outcome'],
       buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
       registers,
     });
@@ -140,7 +140,7 @@ export class RelayMetrics implements RelayCounters {
     this.mails.inc({ gemeente: gemeentecode ?? RELAY_GEMEENTE, instance: instance ?? ALERT_INSTANCE, outcome });
   }
 
-  rodRequest(operation: string, outcome: 'ok' | 'failed', seconds: number): void {
-    this.rod.observe({ operation, outcome }, seconds);
+  rodRequest(operation: string, outcome: 'ok' | 'failed', seconds: number, gemeentecode?: string): void {
+    this.rod.observe({ gemeente: gemeentecode ?? RELAY_GEMEENTE, operation, outcome }, seconds);
   }
 }

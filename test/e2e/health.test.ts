@@ -92,7 +92,7 @@ describe('healthcheck and the metrics listener', () => {
     expect(sample(text, 'verzuim_relay_quarantine_open')).toBe(0);
     expect(sample(text, 'verzuim_relay_certificate_days_left')).toBeGreaterThan(0);
     expect(sample(text, 'verzuim_relay_last_successful_cycle_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 120);
-    expect(sample(text, 'verzuim_relay_rod_request_duration_seconds_count{operation="fetchPage",outcome="ok"}')).toBeGreaterThan(0);
+    expect(sample(text, 'verzuim_relay_rod_request_duration_seconds_count{gemeente="0344",operation="fetchPage",outcome="ok"}')).toBeGreaterThan(0);
     // Ids, states and outcomes only: no meldingsnummer, let alone a pupil's data.
     expect(text).not.toContain(m.meldingsnummer);
     expect(text).not.toContain(m.leerling.bsn);
