@@ -61,7 +61,7 @@ describe('healthcheck and the metrics listener', () => {
     expect(JSON.parse(readyz.text)).toMatchObject({ check: 'readiness', problems: ['no successful cycle yet'] });
     const metrics = await get(`${base}/metrics`);
     expect(sample(metrics.text, 'verzuim_relay_cycles_total{outcome="failed"}')).toBe(1);
-    expect(sample(metrics.text, 'verzuim_relay_rod_request_duration_seconds_count{operation="fetchPage",outcome="failed"}')).toBe(1);
+    expect(sample(metrics.text, 'verzuim_relay_rod_request_duration_seconds_count{gemeente="0344",operation="fetchPage",outcome="failed"}')).toBe(1);
 
     daemon.child.kill('SIGTERM');
     expect((await daemon.exited).code).toBe(0);
