@@ -76,6 +76,11 @@ describe.each(PROTOCOLS)('one relay for a regional bureau (%s)', (protocol) => {
     }
     expect(report.gemeenten.map((g) => g.mail.sent)).toEqual([5, 5, 4]);
 
+    const text = await world.cli('status');
+    expect(text.stdout).toContain('gemeenten 0344, 0356, 0321');
+    expect(text.stdout).toMatch(/0321 +Houten +\S+ +ok/);
+    expect((await world.cli('check-config')).code).toBe(0);
+
     const one = await world.cli('status', '--gemeente', '0356');
     expect(one.stdout).toContain('gemeente 0356 (Nieuwegein)');
     expect(one.stdout).toMatch(/mail: +pending 0, sending 0, sent 5/);
