@@ -160,9 +160,11 @@ export async function fetchGemeente(deps: CycleDeps, gemeente: Gemeente, cycleId
       }
     }
   } catch (err) {
+    // Only errors are reported and skipped; something else thrown is a fault in the relay itself.
+    if (!(err instanceof Error)) throw err;
     // A RodError's message quotes ROD only through cleanOutsideText; anything else may carry
     // text from the wire (a parser's excerpt), so it is cleaned before the log and the audit log.
-    const error = err instanceof RodError ? err.message : `unexpected: ${cleanOutsideText((err as Error).message, { max: 300 })}`;
+    const error = err instanceof RodError ? err.message : `unexpected: ${cleanOutsideText(err.message, { max: 300 })}`;
     if (err instanceof RodError && err.kind === 'stopped') {
       log.info('cycle.interrupted', { cycleId, gemeentecode, pages }, error);
       store.audit.append({ event: 'cycle.interrupted', outcome: 'info', cycleId, gemeentecode, detail: { pages } });
