@@ -313,6 +313,7 @@ export const configSchema = fileSchema.superRefine(checkGemeenten).transform(({ 
   const list: Gemeente[] = gemeenten
     ? gemeenten.map((g) => ({ municipality: g.municipality, routing: g.routing, alerts: { email: g.alerts?.email } }))
     : [{ municipality: municipality!, routing: routing!, alerts: {} }];
+  // listed: the file uses the gemeenten list (a bureau); then the certificate's OIN may be none of the gemeenten's.
   return { ...shared, gemeenten: list, listed: gemeenten !== undefined };
 });
 
