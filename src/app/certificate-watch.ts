@@ -5,7 +5,7 @@
  * address, once per threshold per certificate (kept in SQLite, so a restart
  * does not repeat it).
  */
-import type { Config } from '../config/schema.js';
+import { certificateOin, type Config } from '../config/schema.js';
 import { ExpiryWatcher } from '../certs/expiry.js';
 import { inspectClientCertificate } from '../certs/inspect.js';
 import { certificateExpiringAlert, queueAlert } from '../mail/alert.js';
@@ -30,7 +30,7 @@ export function createCertificateWatch(config: Config, store: Store, log: Logger
   });
 
   return async () => {
-    const report = inspectClientCertificate(config.tls, config.municipality.oin, now());
+    const report = inspectClientCertificate(config.tls, certificateOin(config), now());
     if (!report.usable) {
       for (const p of report.problems) log.error('cert.unusable', { code: p.code, message: p.message, advice: p.advice });
       store.audit.append({ event: 'cert.unusable', outcome: 'failed', detail: { problems: report.problems.map((p) => p.code) } });

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { CertificateError } from '../certs/read.js';
 import { certBundleCommand, certCheckCommand } from './commands/cert.js';
 import { ConfigError, checkReferencedFiles, loadConfig, type ConfigWarning, type LoadedConfig } from '../config/load.js';
-import { configSchema } from '../config/schema.js';
+import { certificateOin, configSchema } from '../config/schema.js';
 import { MAIL_STATES, type MailState } from '../store/mail-states.js';
 import { inspectClientCertificate } from '../certs/inspect.js';
 import { createCertificateWatch } from './certificate-watch.js';
@@ -61,6 +61,14 @@ const CONFIG = {
 
 const JSON_OUTPUT = { type: 'boolean', description: 'JSON instead of text, for scripts' } as const;
 
+/** For a relay that serves several gemeenten: one gemeente's rows only. */
+const GEMEENTE = {
+  type: 'string',
+  value: 'CODE',
+  description: 'only this gemeente (its gemeentecode, four digits)',
+  check: (v: string) => (/^[0-9]{4}$/.test(v) ? undefined : 'expected a gemeentecode of four digits, such as 0344'),
+} as const;
+
 function config(values: { config?: string }): LoadedConfig {
   return loadConfig(values.config);
 }
@@ -104,7 +112,7 @@ const COMMANDS: Command[] = [
         const relay = openRelay(c, log, { signal: stop.signal, onLeaseLost: () => onSignal('lease.lost') });
         try {
           await createCertificateWatch(c, relay.store, log)();
-          const result = await runCycle({ config: c, store: relay.store, rod: relay.rod, sender: relay.sender, log, signal: stop.signal });
+          const result = await runCycle({ config: c, store: relay.store, rod: relay.rodFor, sender: relay.sender, log, signal: stop.signal });
           return result.outcome === 'ok' && !stop.signal.aborted ? ExitCode.OK : ExitCode.CYCLE_INCOMPLETE;
         } finally {
           await relay.close();
@@ -132,7 +140,7 @@ const COMMANDS: Command[] = [
       if (values.json !== true) for (const w of warnings) stderr(`${file}: warning: ${w.key}: ${w.message}`);
       const problems = checkReferencedFiles(c);
       if (problems.length === 0) {
-        const report = inspectClientCertificate(c.tls, c.municipality.oin);
+        const report = inspectClientCertificate(c.tls, certificateOin(c));
         for (const p of report.problems) problems.push(`tls: ${p.message}${p.advice ? ` — ${p.advice}` : ''}`);
       }
       if (values.json === true) {
@@ -165,8 +173,8 @@ const COMMANDS: Command[] = [
     },
   ),
   command(
-    { name: 'status', summary: 'last cycle, cursor, meldingen per status, mail pending and dead, certificate days left', options: { json: JSON_OUTPUT, ...CONFIG } },
-    ({ values }) => statusCommand(config(values).config, { json: values.json === true, out: stdout }),
+    { name: 'status', summary: 'last cycle, and per gemeente: cursor, meldingen per status, mail pending and dead; certificate days left', options: { gemeente: GEMEENTE, json: JSON_OUTPUT, ...CONFIG } },
+    ({ values }) => statusCommand(config(values).config, { json: values.json === true, out: stdout, gemeente: values.gemeente }),
   ),
   command(
     {
@@ -176,13 +184,14 @@ const COMMANDS: Command[] = [
         dead: { type: 'boolean', description: 'only dead mail (the same as --state dead)' },
         state: { type: 'string', value: 'STATE', description: 'only mail in this state', choices: MAIL_STATES },
         melding: { type: 'string', value: 'NR', description: 'only mail about this meldingsnummer' },
+        gemeente: GEMEENTE,
         json: JSON_OUTPUT,
         ...CONFIG,
       },
     },
     ({ values }) => {
       const state = values.dead ? 'dead' : (values.state as MailState | undefined);
-      return outboxListCommand(config(values).config, { state, melding: values.melding, json: values.json === true, out: stdout });
+      return outboxListCommand(config(values).config, { state, melding: values.melding, gemeente: values.gemeente, json: values.json === true, out: stdout });
     },
   ),
   command(
@@ -207,9 +216,9 @@ const COMMANDS: Command[] = [
     {
       name: 'quarantine list',
       summary: 'records that failed validation and are waiting',
-      options: { all: { type: 'boolean', description: 'also the records that have been processed since' }, json: JSON_OUTPUT, ...CONFIG },
+      options: { all: { type: 'boolean', description: 'also the records that have been processed since' }, gemeente: GEMEENTE, json: JSON_OUTPUT, ...CONFIG },
     },
-    ({ values }) => quarantineListCommand(config(values).config, { all: values.all === true, json: values.json === true, out: stdout }),
+    ({ values }) => quarantineListCommand(config(values).config, { all: values.all === true, json: values.json === true, out: stdout, gemeente: values.gemeente }),
   ),
   command(
     { name: 'quarantine retry', summary: 'reprocess the records in quarantine (after an upgrade); their mail goes out with the next cycle', options: CONFIG },
@@ -230,10 +239,11 @@ const COMMANDS: Command[] = [
           description: 'only what happened from this date or time on',
           check: (v) => (Number.isNaN(Date.parse(v)) ? 'expected a date such as 2026-11-01' : undefined),
         },
+        gemeente: GEMEENTE,
         ...CONFIG,
       },
     },
-    ({ values }) => auditExportCommand(config(values).config, { since: values.since, out: stdout }),
+    ({ values }) => auditExportCommand(config(values).config, { since: values.since, gemeente: values.gemeente, out: stdout }),
   ),
   command(
     {

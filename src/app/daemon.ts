@@ -11,7 +11,7 @@
  * it serves /metrics, /healthz and /readyz while it runs.
  */
 import { Cron } from 'croner';
-import type { Config } from '../config/schema.js';
+import { certificateOin, type Config, type Gemeente } from '../config/schema.js';
 import { runCycle } from './cycle.js';
 import { relayVersion } from './version.js';
 import type { Logger } from '../observability/log.js';
@@ -97,7 +97,7 @@ export async function runDaemon(config: Config, log: Logger, options: { signals?
       () => {
         // The certificate files are read at most every five minutes, not on every scrape.
         if (!certificate || Date.now() - certificate.at > 300_000) {
-          certificate = { at: Date.now(), daysLeft: inspectClientCertificate(config.tls, config.municipality.oin).daysLeft ?? null };
+          certificate = { at: Date.now(), daysLeft: inspectClientCertificate(config.tls, certificateOin(config)).daysLeft ?? null };
         }
         const last = store.cycles.lastSuccessful()?.finished_at;
         return {
@@ -107,7 +107,7 @@ export async function runDaemon(config: Config, log: Logger, options: { signals?
           lastSuccessfulCycle: last ? new Date(last) : null,
         };
       },
-      { instances: Object.keys(config.routing.instances) },
+      { gemeenten: config.gemeenten.map((g) => ({ code: g.municipality.code, instances: Object.keys(g.routing.instances) })) },
     );
     try {
       metricsServer = await startMetricsServer({
@@ -124,8 +124,10 @@ export async function runDaemon(config: Config, log: Logger, options: { signals?
       throw new Error(`metrics.listen: cannot listen on ${host}:${port} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); choose another port or remove metrics.listen`);
     }
   }
-  const rod = metrics ? timedRod(relay.rod, metrics) : relay.rod;
-  log.info('relay.started', { version: relayVersion(), gemeentecode: config.municipality.code, cron: config.schedule.cron, timezone: config.schedule.timezone, pid: process.pid });
+  // Timed per gemeente's transport, once each, so a cycle's requests are all counted.
+  const timed = new Map(config.gemeenten.map((g) => [g.municipality.code, metrics ? timedRod(relay.rodFor(g), metrics, g.municipality.code) : relay.rodFor(g)]));
+  const rod = (g: Gemeente) => timed.get(g.municipality.code)!;
+  log.info('relay.started', { version: relayVersion(), gemeentecode: config.gemeenten[0]!.municipality.code, gemeenten: config.gemeenten.map((g) => g.municipality.code), cron: config.schedule.cron, timezone: config.schedule.timezone, pid: process.pid });
   store.audit.append({ event: 'relay.started', outcome: 'info', detail: { cron: config.schedule.cron, timezone: config.schedule.timezone } });
 
   const cycle = () => {

@@ -13,7 +13,7 @@
  */
 import { Cron } from 'croner';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import type { Config } from '../config/schema.js';
+import { certificateOin, type Config } from '../config/schema.js';
 import { inspectClientCertificate } from '../certs/inspect.js';
 
 /** How often `run` writes its heartbeat. */
@@ -89,7 +89,7 @@ export function readiness(config: Config, lastSuccessfulAt: string | null | unde
   else if (now.getTime() - Date.parse(lastSuccessfulAt) > allowed) {
     problems.push(`last successful cycle at ${lastSuccessfulAt}, longer ago than ${Math.round(allowed / 60_000)} minutes`);
   }
-  const report = inspectClientCertificate(config.tls, config.municipality.oin, now);
+  const report = inspectClientCertificate(config.tls, certificateOin(config), now);
   if (!report.usable) problems.push(`certificate not usable: ${report.problems.map((p) => p.code).join(', ')}`);
   return {
     check: 'readiness',

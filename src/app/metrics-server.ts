@@ -78,16 +78,16 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
 }
 
 /** The transport with each request timed into the ROD duration histogram. */
-export function timedRod<T extends Pick<RodTransport, 'fetchPage' | 'setStatus'>>(rod: T, metrics: RelayCounters): Pick<RodTransport, 'fetchPage' | 'setStatus'> {
+export function timedRod<T extends Pick<RodTransport, 'fetchPage' | 'setStatus'>>(rod: T, metrics: RelayCounters, gemeentecode?: string): Pick<RodTransport, 'fetchPage' | 'setStatus'> {
   const timed = async <R>(operation: string, call: () => Promise<R>): Promise<R> => {
     const started = process.hrtime.bigint();
     const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
     try {
       const result = await call();
-      metrics.rodRequest(operation, 'ok', seconds());
+      metrics.rodRequest(operation, 'ok', seconds(), gemeentecode);
       return result;
     } catch (err) {
-      metrics.rodRequest(operation, 'failed', seconds());
+      metrics.rodRequest(operation, 'failed', seconds(), gemeentecode);
       throw err;
     }
   };

@@ -3,7 +3,7 @@
  * before anything connects, the store opened, the ROD client and the SMTP
  * sender built. Shared by `run`, `once` and the demo.
  */
-import type { Config } from '../config/schema.js';
+import { certificateOin, type Config, type Gemeente } from '../config/schema.js';
 import { loadClientCredentials, verifyServerChain } from '../certs/credentials.js';
 import type { ClientCredentials } from '../certs/credentials.js';
 import type { Logger } from '../observability/log.js';
@@ -24,7 +24,10 @@ import { LEASE_STALE_AFTER_SECONDS, WriterLease } from '../store/lease.js';
 export interface Relay {
   config: Config;
   store: Store;
+  /** The first gemeente's ROD transport (the only one of a single-gemeente relay). */
   rod: RodTransport;
+  /** Each gemeente's ROD transport: its gemeentecode in the path, its OIN in From and verzendendeInstantie. */
+  rodFor(gemeente: Gemeente): RodTransport;
   sender: MailSender;
   credentials: ClientCredentials;
   /** The single-writer lease, held until close(). */
@@ -47,7 +50,7 @@ export interface OpenRelayOptions {
  */
 export function openRelay(config: Config, log: Logger, options: OpenRelayOptions = {}): Relay {
   const now = options.now ?? (() => new Date());
-  const credentials = loadClientCredentials(config.tls, config.municipality.oin, now());
+  const credentials = loadClientCredentials(config.tls, certificateOin(config), now());
   const { report } = credentials;
   for (const warning of report.warnings) {
     if (warning.code === KEY_PERMISSIONS) log.warn('cert.key-permissions', { file: warning.file, advice: warning.advice }, warning.message);
@@ -55,7 +58,7 @@ export function openRelay(config: Config, log: Logger, options: OpenRelayOptions
   }
   log.info('cert.loaded', { hierarchy: report.hierarchy, rootKnown: report.rootKnown, oin: report.oin, daysLeft: report.daysLeft, notAfter: report.notAfter });
 
-  const store = Store.open(config.storage.path, config.municipality.code, now, {
+  const store = Store.open(config.storage.path, config.gemeenten[0]!.municipality.code, now, {
     onAuditHeadError: (err) => log.error('audit.head-failed', { error: err.message }, `the audit log's head file could not be written; check the storage volume`),
   });
   // Before anything is written (the audit check, resumeInterrupted below would
@@ -86,18 +89,25 @@ export function openRelay(config: Config, log: Logger, options: OpenRelayOptions
     checkServerChain: (chain) =>
       verifyServerChain(chain, credentials.anchors, config.tls.allowUnknownRoots, now()).map((p) => `${p.message} ${p.advice}`.trim()),
   };
-  const rod = createTransport(config, tls, log, now, options.signal);
+  // One transport per gemeente, all with the one certificate.
+  const rods = new Map<string, RodTransport>(config.gemeenten.map((g) => [g.municipality.code, createTransport(config, g, tls, log, now, options.signal)]));
+  const rodFor = (gemeente: Gemeente): RodTransport => {
+    const rod = rods.get(gemeente.municipality.code);
+    if (!rod) throw new Error(`gemeente ${gemeente.municipality.code} is not configured`);
+    return rod;
+  };
   const sender = createSmtpSender(config.smtp);
   return {
     config,
     store,
-    rod,
+    rod: rodFor(config.gemeenten[0]!),
+    rodFor,
     sender,
     credentials,
     lease,
     async close() {
       sender.close();
-      await rod.close();
+      for (const rod of rods.values()) await rod.close();
       clearInterval(heartbeat);
       lease.release();
       store.close();
@@ -128,12 +138,12 @@ function checkAuditChain(store: Store, config: Config, log: Logger, now: () => D
 }
 
 /** The transport `rod.protocol` names. Throws CertificateError (exit 2) when a pinned signer file is unusable. */
-function createTransport(config: Config, tls: RodTls, log: Logger, now: () => Date, signal: AbortSignal | undefined): RodTransport {
-  const common = { baseUrl: config.rod.url, gemeentecode: config.municipality.code, timeoutSeconds: config.rod.timeoutSeconds, maxResponseBytes: config.rod.maxResponseBytes, log, signal, tls };
+function createTransport(config: Config, gemeente: Gemeente, tls: RodTls, log: Logger, now: () => Date, signal: AbortSignal | undefined): RodTransport {
+  const common = { baseUrl: config.rod.url, gemeentecode: gemeente.municipality.code, timeoutSeconds: config.rod.timeoutSeconds, maxResponseBytes: config.rod.maxResponseBytes, log, signal, tls };
   if (config.rod.protocol === 'rest') return new RestTransport(common);
   const edukoppeling = edukoppelingSettings(config.rod);
   const pinnedSigners = (edukoppeling.signerCertificates ?? []).flatMap(
     (file) => readCertificates(file, { setting: 'rod.edukoppeling.signerCertificates' }).certs,
   );
-  return new EdukoppelingTransport({ ...common, municipalityOin: config.municipality.oin, edukoppeling, pinnedSigners, now });
+  return new EdukoppelingTransport({ ...common, municipalityOin: gemeente.municipality.oin, edukoppeling, pinnedSigners, now });
 }

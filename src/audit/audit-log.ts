@@ -18,6 +18,8 @@ export interface AuditEntry {
   outboxId?: number | null;
   cycleId?: number | null;
   detail?: Record<string, unknown> | null;
+  /** The gemeente the row is about; none for what concerns the whole relay (a cycle, the certificate). */
+  gemeentecode?: string | null;
 }
 
 export interface AuditRow {
@@ -32,6 +34,8 @@ export interface AuditRow {
   outbox_id: number | null;
   cycle_id: number | null;
   detail: string | null;
+  /** Null in rows written before several gemeenten (see legacy_gemeente) and in relay-wide rows. */
+  gemeentecode?: string | null;
   prev_hash: string;
   hash: string;
 }
@@ -50,6 +54,8 @@ export function auditHash(prevHash: string, row: Omit<AuditRow, 'id' | 'prev_has
     row.outbox_id,
     row.cycle_id,
     row.detail,
+    // Only when there is one, so rows written before the column existed keep their hashes.
+    ...(row.gemeentecode !== null && row.gemeentecode !== undefined ? [row.gemeentecode] : []),
   ]);
   return createHash('sha256').update(prevHash).update('\n').update(canonical).digest('hex');
 }
@@ -98,9 +104,11 @@ export class AuditLog {
     private readonly options: AuditLogOptions = {},
   ) {
     this.lastHash = db.prepare('SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1').pluck();
+    // A file not yet migrated to several gemeenten (a test writing as an older version did) has no gemeentecode column.
+    const withGemeente = db.prepare(`SELECT 1 FROM pragma_table_info('audit_log') WHERE name = 'gemeentecode'`).get() !== undefined;
     this.insert = db.prepare(`INSERT INTO audit_log
-      (at, event, outcome, meldingsnummer, volgnummer, instance, kind, outbox_id, cycle_id, detail, prev_hash, hash)
-      VALUES (@at, @event, @outcome, @meldingsnummer, @volgnummer, @instance, @kind, @outbox_id, @cycle_id, @detail, @prev_hash, @hash)`);
+      (at, event, outcome, meldingsnummer, volgnummer, instance, kind, outbox_id, cycle_id, detail, ${withGemeente ? 'gemeentecode, ' : ''}prev_hash, hash)
+      VALUES (@at, @event, @outcome, @meldingsnummer, @volgnummer, @instance, @kind, @outbox_id, @cycle_id, @detail, ${withGemeente ? '@gemeentecode, ' : ''}@prev_hash, @hash)`);
   }
 
   /** Appends inside the caller's transaction when there is one, else in its own (immediate, so two processes cannot fork the chain). */
@@ -117,6 +125,7 @@ export class AuditLog {
         outbox_id: entry.outboxId ?? null,
         cycle_id: entry.cycleId ?? null,
         detail: entry.detail ? JSON.stringify(entry.detail) : null,
+        gemeentecode: entry.gemeentecode ?? null,
       };
       const prev_hash = (this.lastHash.get() as string | undefined) ?? GENESIS_HASH;
       this.insert.run({ ...row, prev_hash, hash: auditHash(prev_hash, row) });
@@ -243,10 +252,28 @@ export class AuditLog {
       : { rows, brokenAt: anchor.id, truncated: true, reason: `truncated: row ${anchor.id}, which ${headName} records as the last written, is gone` };
   }
 
-  since(isoDate: string | undefined): IterableIterator<AuditRow> {
-    return (isoDate
-      ? this.db.prepare('SELECT * FROM audit_log WHERE at >= ? ORDER BY id').iterate(isoDate)
-      : this.db.prepare('SELECT * FROM audit_log ORDER BY id').iterate()) as IterableIterator<AuditRow>;
+  /**
+   * The rows from a date on, optionally of one gemeente. Each row shows its
+   * gemeentecode; a row written before the store knew several gemeenten shows
+   * the code the migration found for it (legacy_gemeente), the row itself
+   * unchanged.
+   */
+  since(isoDate: string | undefined, gemeentecode?: string): IterableIterator<AuditRow> {
+    const where: string[] = [];
+    const args: string[] = [];
+    if (isoDate) {
+      where.push('at >= ?');
+      args.push(isoDate);
+    }
+    if (gemeentecode !== undefined) {
+      where.push('gemeentecode = ?');
+      args.push(gemeentecode);
+    }
+    return this.db
+      .prepare(`SELECT * FROM (SELECT a.id, a.at, a.event, a.outcome, a.meldingsnummer, a.volgnummer, a.instance, a.kind, a.outbox_id, a.cycle_id, a.detail,
+          COALESCE(a.gemeentecode, CASE WHEN a.id <= l.last_audit_id THEN l.gemeentecode END) AS gemeentecode, a.prev_hash, a.hash
+        FROM audit_log a LEFT JOIN legacy_gemeente l ON l.id = 1) ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`)
+      .iterate(...args) as IterableIterator<AuditRow>;
   }
 
   forMelding(meldingsnummer: string): AuditRow[] {

@@ -18,6 +18,12 @@ export interface RegistrationDetails {
   validTo: string;
   sha256: string;
   hierarchy: string;
+  /**
+   * A regional bureau's certificate serves several gemeenten: the OIN the
+   * relay names in wsa:From for this gemeente, which DUO must authorise the
+   * certificate (with its own OIN, above) to act for. Absent for one gemeente.
+   */
+  gemeenteOin?: string;
 }
 
 export interface BundleEntry {
@@ -25,7 +31,7 @@ export interface BundleEntry {
   data: Buffer;
 }
 
-export function registrationDetails(municipality: { code: string; name: string }, report: CertificateReport): RegistrationDetails {
+export function registrationDetails(municipality: { code: string; name: string; oin?: string }, report: CertificateReport, options: { actsFor?: boolean } = {}): RegistrationDetails {
   const leaf = report.leaf;
   if (!leaf || report.oin === undefined) throw new Error('registration details need a usable certificate report');
   return {
@@ -39,6 +45,7 @@ export function registrationDetails(municipality: { code: string; name: string }
     validTo: leaf.validTo,
     sha256: leaf.sha256,
     hierarchy: report.hierarchy,
+    ...(options.actsFor && municipality.oin !== undefined ? { gemeenteOin: municipality.oin } : {}),
   };
 }
 
@@ -46,6 +53,7 @@ export function registrationDetails(municipality: { code: string; name: string }
 const LABELS: [keyof RegistrationDetails, string, string][] = [
   ['gemeente', 'Gemeente', 'gemeente'],
   ['gemeentecode', 'Gemeentecode (CBS)', 'gemeentecode'],
+  ['gemeenteOin', 'OIN van de gemeente (From)', 'oin_gemeente'],
   ['oin', 'OIN', 'oin'],
   ['subject', 'Onderwerp (subject)', 'onderwerp'],
   ['serialNumber', 'Serienummer certificaat', 'serienummer'],
@@ -56,12 +64,16 @@ const LABELS: [keyof RegistrationDetails, string, string][] = [
   ['hierarchy', 'PKIoverheid-hiërarchie', 'hierarchie'],
 ];
 
+/** The labels a set of details uses: the gemeente's own OIN only for a certificate that serves several. */
+const labelsFor = (details: readonly RegistrationDetails[]) => LABELS.filter(([key]) => key !== 'gemeenteOin' || details.some((d) => d.gemeenteOin !== undefined));
+
 export function registrationText(d: RegistrationDetails): string {
-  const width = Math.max(...LABELS.map(([, label]) => label.length));
+  const labels = labelsFor([d]);
+  const width = Math.max(...labels.map(([, label]) => label.length));
   return [
     'Aanmelding PKIoverheid-certificaat voor het ophalen van verzuimmeldingen (ROD)',
     '',
-    ...LABELS.map(([key, label]) => `${`${label}:`.padEnd(width + 2)}${d[key]}`),
+    ...labels.map(([key, label]) => `${`${label}:`.padEnd(width + 2)}${d[key] ?? ''}`),
     '',
     'Bijgevoegd: het publieke certificaat (.cer) en de certificaatketen (.p7b).',
     '',
@@ -73,8 +85,10 @@ function csvField(value: string): string {
 }
 
 /** RFC 4180: comma-separated, every field quoted (subjects contain commas), CRLF line ends. */
-export function registrationCsv(d: RegistrationDetails): string {
-  return `${LABELS.map(([, , column]) => column).join(',')}\r\n${LABELS.map(([key]) => csvField(d[key])).join(',')}\r\n`;
+export function registrationCsv(d: RegistrationDetails | readonly RegistrationDetails[]): string {
+  const rows = Array.isArray(d) ? d : [d as RegistrationDetails];
+  const labels = labelsFor(rows);
+  return `${labels.map(([, , column]) => column).join(',')}\r\n${rows.map((r) => `${labels.map(([key]) => csvField(r[key] ?? '')).join(',')}\r\n`).join('')}`;
 }
 
 /** yyyymmdd of `now` in the given time zone (the administrator's calendar day, not UTC's). */
@@ -87,11 +101,21 @@ export function bundleBaseName(gemeentecode: string, yyyymmdd: string): string {
   return `verzuim-relay-${gemeentecode}-${yyyymmdd}`;
 }
 
-export function bundleEntries(base: string, details: RegistrationDetails, leaf: X509Certificate, chain: X509Certificate[]): BundleEntry[] {
+/**
+ * One certificate, one chain; the registration per gemeente it serves: one
+ * text for one gemeente as before, or a text per gemeente and one CSV with a
+ * row per gemeente for a regional bureau.
+ */
+export function bundleEntries(base: string, details: RegistrationDetails | readonly RegistrationDetails[], leaf: X509Certificate, chain: X509Certificate[]): BundleEntry[] {
+  const all = Array.isArray(details) ? details : [details as RegistrationDetails];
+  const texts =
+    all.length === 1
+      ? [{ name: `${base}-registratie.txt`, data: Buffer.from(registrationText(all[0]!), 'utf8') }]
+      : all.map((d) => ({ name: `${base}-registratie-${d.gemeentecode}.txt`, data: Buffer.from(registrationText(d), 'utf8') }));
   return [
     { name: `${base}-certificaat.cer`, data: Buffer.from(leaf.raw) },
     { name: `${base}-keten.p7b`, data: certsOnlyPkcs7(chain.map((c) => Buffer.from(c.raw))) },
-    { name: `${base}-registratie.txt`, data: Buffer.from(registrationText(details), 'utf8') },
-    { name: `${base}-registratie.csv`, data: Buffer.from(registrationCsv(details), 'utf8') },
+    ...texts,
+    { name: `${base}-registratie.csv`, data: Buffer.from(registrationCsv(all), 'utf8') },
   ];
 }

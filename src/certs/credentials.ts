@@ -25,7 +25,7 @@ export interface ClientCredentials {
 const pem = (certs: X509Certificate[]) => certs.map((c) => c.toString().trimEnd() + '\n').join('');
 
 /** Throws CertificateError (exit status 2) when the report says the setup is not usable. */
-export function loadClientCredentials(tls: TlsConfig, expectedOin: string, now: Date = new Date()): ClientCredentials {
+export function loadClientCredentials(tls: TlsConfig, expectedOin: string | null, now: Date = new Date()): ClientCredentials {
   const inspection = inspectWithMaterial(tls, expectedOin, now);
   const { report, leaf, key } = inspection;
   if (!report.usable || !leaf || !key) {

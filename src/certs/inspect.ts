@@ -76,12 +76,12 @@ export function summarize(cert: X509Certificate, role: CertSummary['role']): Cer
   };
 }
 
-export function inspectClientCertificate(tls: TlsConfig, expectedOin: string, now: Date = new Date()): CertificateReport {
+export function inspectClientCertificate(tls: TlsConfig, expectedOin: string | null, now: Date = new Date()): CertificateReport {
   return inspectWithMaterial(tls, expectedOin, now).report;
 }
 
 /** The judgement plus the parsed material; credentials.ts hands the latter to the ROD client. */
-export function inspectWithMaterial(tls: TlsConfig, expectedOin: string, now: Date = new Date()): Inspection {
+export function inspectWithMaterial(tls: TlsConfig, expectedOin: string | null, now: Date = new Date()): Inspection {
   const material = readMaterial(tls);
   const { clientCerts, clientFile, key, anchors } = material;
   const problems = [...material.problems, ...anchorsHoldRoot(tls.trustAnchors, anchors)];
@@ -105,7 +105,7 @@ function filesOf(tls: TlsConfig): CertificateReport['files'] {
   return files;
 }
 
-function contextFor(tls: TlsConfig, expectedOin: string, now: Date, leaf: X509Certificate, material: Material): CheckContext {
+function contextFor(tls: TlsConfig, expectedOin: string | null, now: Date, leaf: X509Certificate, material: Material): CheckContext {
   const { origin, anchors, key } = material;
   const pool = material.clientCerts.filter((c) => !sameCertificate(c, leaf));
   const chain = buildChainWith(leaf, pool, anchors, now, { origin, anchorsFile: tls.trustAnchors });

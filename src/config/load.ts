@@ -69,7 +69,7 @@ export function readConfig(text: string, file: string, env: NodeJS.ProcessEnv = 
   }
   const raw: unknown = doc.toJS();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new ConfigError(file, ['(file): expected a YAML mapping with municipality, rod, tls, routing, smtp and storage']);
+    throw new ConfigError(file, ['(file): expected a YAML mapping with municipality, rod, tls, routing, smtp and storage (or gemeenten instead of municipality and routing)']);
   }
 
   const problems: string[] = [];
@@ -177,6 +177,7 @@ function knownKeysAt(at: readonly PropertyKey[]): string[] {
     if (key === null) return def.type === 'object' && def.shape ? Object.keys(def.shape) : [];
     if (def.type === 'object' && def.shape) schema = def.shape[String(key)];
     else if (def.type === 'record') schema = def.valueType;
+    else if (def.type === 'array') schema = (def as { element?: unknown }).element;
     else return [];
   }
   return [];

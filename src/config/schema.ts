@@ -57,7 +57,7 @@ const instanceSchema = z.strictObject({
   email,
 });
 
-const routingSchema = z
+export const routingSchema = z
   .strictObject({
     instances: z.record(
       z.string().regex(INSTANCE_ID, 'expected an instance id of lower-case letters, digits, - or _'),
@@ -216,12 +216,25 @@ const listenAddress = nonEmpty
   })
   .refine((l) => l.port <= 65535, 'expected a port from 0 to 65535');
 
-export const configSchema = z.strictObject({
-  municipality: z.strictObject({
-    code: digits(4, 'the CBS gemeentecode'),
-    name: nonEmpty,
-    oin: digits(20, 'the OIN'),
-  }),
+const municipalitySchema = z.strictObject({
+  code: digits(4, 'the CBS gemeentecode'),
+  name: nonEmpty,
+  oin: digits(20, 'the OIN'),
+});
+
+const alertsSchema = z.strictObject({ email: email.optional() });
+
+/** One gemeente of a regional bureau's relay: its identity, its four instances, optionally its own alert address. */
+const gemeenteSchema = z.strictObject({
+  municipality: municipalitySchema,
+  routing: routingSchema,
+  alerts: alertsSchema.optional(),
+});
+
+const fileSchema = z.strictObject({
+  municipality: municipalitySchema.optional(),
+  /** A regional leerplicht bureau: several gemeenten, one certificate; instead of municipality + routing. */
+  gemeenten: z.array(gemeenteSchema).min(1, 'expected at least one gemeente').optional(),
   rod: rodSchema,
   tls: tlsSchema,
   schedule: z
@@ -231,7 +244,7 @@ export const configSchema = z.strictObject({
     })
     .default({ cron: '*/10 * * * *', timezone: 'Europe/Amsterdam' }),
   sync: z.strictObject({ backlog: z.enum(['forward', 'store-only']).default('forward') }).default({ backlog: 'forward' }),
-  routing: routingSchema,
+  routing: routingSchema.optional(),
   smtp: smtpSchema,
   mail: z.strictObject({ content: z.enum(['full', 'minimal']).default('full') }).default({ content: 'full' }),
   delivery: z
@@ -253,7 +266,7 @@ export const configSchema = z.strictObject({
       quarantineDays: z.number().int().min(1).default(30),
     })
     .default({ days: 730, quarantineDays: 30 }),
-  alerts: z.strictObject({ email: email.optional() }).default({}),
+  alerts: alertsSchema.default({}),
   health: z
     .strictObject({
       // Unset: derived from schedule.cron's previous runs (see app/health.ts).
@@ -268,7 +281,67 @@ export const configSchema = z.strictObject({
     .default({ level: 'info' }),
 });
 
+/**
+ * Either `municipality` + `routing` (one gemeente) or `gemeenten` (several);
+ * a missing or repeated gemeentecode is an error that names the list index.
+ */
+function checkGemeenten(file: z.infer<typeof fileSchema>, ctx: z.core.$RefinementCtx<z.infer<typeof fileSchema>>): void {
+  if (file.gemeenten !== undefined) {
+    for (const key of ['municipality', 'routing'] as const) {
+      if (file[key] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `not allowed together with gemeenten: give each gemeente its own ${key} inside the gemeenten list` });
+      }
+    }
+    const seen = new Map<string, number>();
+    file.gemeenten.forEach((gemeente, i) => {
+      const code = gemeente.municipality.code;
+      const first = seen.get(code);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['gemeenten', i, 'municipality', 'code'], message: `gemeentecode ${code} is already listed at gemeenten.${first}: each gemeente once` });
+      } else {
+        seen.set(code, i);
+      }
+    });
+    return;
+  }
+  if (file.municipality === undefined) ctx.addIssue({ code: 'invalid_type', expected: 'object', input: undefined, path: ['municipality'], message: 'required (or list several under gemeenten)' });
+  if (file.routing === undefined) ctx.addIssue({ code: 'invalid_type', expected: 'object', input: undefined, path: ['routing'], message: 'required (or list several under gemeenten)' });
+}
+
+export const configSchema = fileSchema.superRefine(checkGemeenten).transform(({ municipality, routing, gemeenten, ...shared }) => {
+  // One shape for the rest of the relay: a single-gemeente file is a list of one.
+  const list: Gemeente[] = gemeenten
+    ? gemeenten.map((g) => ({ municipality: g.municipality, routing: g.routing, alerts: { email: g.alerts?.email } }))
+    : [{ municipality: municipality!, routing: routing!, alerts: {} }];
+  // listed: the file uses the gemeenten list (a bureau); then the certificate's OIN may be none of the gemeenten's.
+  return { ...shared, gemeenten: list, listed: gemeenten !== undefined };
+});
+
+export type RoutingConfig = z.infer<typeof routingSchema>;
+
+/** One gemeente the relay serves: its own cursor, instances, mail, status and audit rows. */
+export interface Gemeente {
+  municipality: z.infer<typeof municipalitySchema>;
+  routing: RoutingConfig;
+  /** This gemeente's own alerts.email, if it has one; its alerts otherwise go to the top-level alerts.email. */
+  alerts: { email?: string | undefined };
+}
+
 export type Config = z.infer<typeof configSchema>;
-export type RoutingConfig = Config['routing'];
+
+/** The configured gemeente with this code; undefined when it is not (or no longer) configured. */
+export function gemeenteOf(config: Pick<Config, 'gemeenten'>, code: string | null | undefined): Gemeente | undefined {
+  return config.gemeenten.find((g) => g.municipality.code === code);
+}
+
+/** Whether Message-IDs and the like need the gemeentecode to stay unique (several gemeenten in one store). */
+export const servesSeveral = (config: Pick<Config, 'gemeenten'>): boolean => config.gemeenten.length > 1;
 export type TlsConfig = Config['tls'];
 export type SmtpConfig = Config['smtp'];
+
+/**
+ * The OIN the client certificate must carry: the gemeente's own for a
+ * single-gemeente file; with a gemeenten list any (null), because DUO may
+ * authorise a bureau's certificate to act for each gemeente named in From.
+ */
+export const certificateOin = (config: Pick<Config, 'gemeenten' | 'listed'>): string | null => (config.listed ? null : config.gemeenten[0]!.municipality.oin);

@@ -4,7 +4,7 @@
  * before the attempt, so a crash during it leads to a resend with the same
  * Message-ID (at least once), never to a mail that silently vanished.
  */
-import type { Config } from '../config/schema.js';
+import { gemeenteOf, type Config } from '../config/schema.js';
 import type { Logger } from '../observability/log.js';
 import type { RelayCounters } from '../observability/metrics.js';
 import { composeMail } from '../mail/compose.js';
@@ -14,7 +14,7 @@ import type { MailKind } from '../domain/mail.js';
 import type { FieldChange } from '../policy/notification-policy.js';
 import type { OutboxRow } from '../store/outbox.js';
 import type { Store } from '../store/store.js';
-import { deadLetterAlert, queueAlert, tlsFailingAlert } from '../mail/alert.js';
+import { alertAddress, deadLetterAlert, queueAlert, tlsFailingAlert } from '../mail/alert.js';
 import { readStoredMutation } from '../feed/contract.js';
 import { retryDelaySeconds } from './backoff.js';
 
@@ -60,7 +60,7 @@ export async function deliverDue(ctx: DeliveryContext): Promise<DeliveryCounts> 
 
 async function deliverOne(ctx: DeliveryContext, row: OutboxRow, counts: DeliveryCounts): Promise<void> {
   const { store, log } = ctx;
-  const ids = { meldingsnummer: row.meldingsnummer, volgnummer: row.volgnummer, instance: row.instance, kind: row.kind, outboxId: row.id };
+  const ids = { gemeentecode: row.gemeentecode ?? undefined, meldingsnummer: row.meldingsnummer, volgnummer: row.volgnummer, instance: row.instance, kind: row.kind, outboxId: row.id };
 
   let mail: OutgoingMail;
   try {
@@ -70,13 +70,13 @@ async function deliverOne(ctx: DeliveryContext, row: OutboxRow, counts: Delivery
     // Like every dead letter: buried and alerted in one transaction.
     const buried = store.transaction(() => {
       if (!store.outbox.bury(row, { error: message, cycleId: ctx.cycleId })) return false;
-      if (row.kind !== 'alert') queueAlert(ctx, deadLetterAlert(row, row.attempts, message));
+      if (row.kind !== 'alert') queueAlert(ctx, deadLetterAlert(row, row.attempts, message), gemeenteOf(ctx.config, row.gemeentecode));
       return true;
     });
     if (buried) {
       log.error('mail.dead', { ...ids, error: message });
       counts.dead++;
-      ctx.metrics?.mail(row.instance, 'dead');
+      ctx.metrics?.mail(row.instance, 'dead', row.gemeentecode);
     }
     return;
   }
@@ -89,7 +89,7 @@ async function deliverOne(ctx: DeliveryContext, row: OutboxRow, counts: Delivery
     if (store.outbox.complete(row, { response, at: ctx.now(), cycleId: ctx.cycleId, recipient: mail.to })) {
       log.info('mail.sent', { ...ids, attempt: attempts, changedRecipient: mail.to !== row.recipient || undefined });
       counts.sent++;
-      ctx.metrics?.mail(row.instance, 'sent');
+      ctx.metrics?.mail(row.instance, 'sent', row.gemeentecode);
       if (row.kind === 'Nieuw') ctx.onNieuwSent?.(row);
     }
   } catch (err) {
@@ -106,13 +106,13 @@ async function deliverOne(ctx: DeliveryContext, row: OutboxRow, counts: Delivery
       // The dead letter and its alert in one transaction: the administrator hears of every mail given up, once.
       const buried = store.transaction(() => {
         if (!store.outbox.bury(row, { error: reason, attempts, responseCode: failure.responseCode, cycleId: ctx.cycleId })) return false;
-        if (row.kind !== 'alert') queueAlert(ctx, deadLetterAlert(row, attempts, reason));
+        if (row.kind !== 'alert') queueAlert(ctx, deadLetterAlert(row, attempts, reason), gemeenteOf(ctx.config, row.gemeentecode));
         return true;
       });
       if (buried) {
         log.error('mail.dead', { ...ids, attempts, error: reason, responseCode: failure.responseCode });
         counts.dead++;
-        ctx.metrics?.mail(row.instance, 'dead');
+        ctx.metrics?.mail(row.instance, 'dead', row.gemeentecode);
       }
     } else {
       const delay = retryDelaySeconds(attempts, ctx.config.delivery, ctx.random);
@@ -129,7 +129,7 @@ async function deliverOne(ctx: DeliveryContext, row: OutboxRow, counts: Delivery
         if (failure.tls) log.error('mail.tls-failed', { ...fields, pastMaxAge: tooOld }, failure.message);
         else log.warn('mail.deferred', fields);
         counts.deferred++;
-        ctx.metrics?.mail(row.instance, 'deferred');
+        ctx.metrics?.mail(row.instance, 'deferred', row.gemeentecode);
       }
     }
   }
@@ -148,12 +148,17 @@ function render(ctx: DeliveryContext, row: OutboxRow): OutgoingMail {
   if (row.kind === 'alert') {
     const alert = JSON.parse(row.alert ?? 'null') as { subject: string; text: string; html: string; headers: Record<string, string> } | null;
     if (!alert) throw new Error('the alert has no content');
-    const to = ctx.config.alerts.email;
-    if (!to) throw new Unaddressable('alerts.email is no longer configured; the alert has nobody to go to');
+    const to = alertAddress(ctx.config, row.gemeentecode);
+    if (!to) throw new Unaddressable(`alerts.email is no longer configured${row.gemeentecode ? ` (nor for gemeente ${row.gemeentecode})` : ''}; the alert has nobody to go to`);
     return { to, messageId: row.message_id, ...alert };
   }
   if (row.mutation_id === null || row.instance === null) throw new Error('the mail has no mutation or instance');
-  const configured = ctx.config.routing.instances[row.instance];
+  // The gemeente's own instances and name: a bureau's relay never sends one gemeente's mail to another's.
+  const gemeente = gemeenteOf(ctx.config, row.gemeentecode);
+  if (!gemeente) {
+    throw new Unaddressable(`gemeente ${row.gemeentecode ?? '(none)'} is no longer configured; the mail is not sent. Add the gemeente back and requeue it, or leave it dead`);
+  }
+  const configured = gemeente.routing.instances[row.instance];
   if (!configured) {
     throw new Unaddressable(
       `instance ${row.instance} is no longer in routing.instances; the mail is not sent to the address it was queued for. Add the instance back and requeue it, or leave it dead`,
@@ -168,7 +173,7 @@ function render(ctx: DeliveryContext, row: OutboxRow): OutgoingMail {
     changes: JSON.parse(row.changes ?? '[]') as FieldChange[],
     instance: { id: row.instance, name: configured.name, email: configured.email },
     content: ctx.config.mail.content,
-    municipality: { code: ctx.config.municipality.code, name: ctx.config.municipality.name },
+    municipality: { code: gemeente.municipality.code, name: gemeente.municipality.name },
   });
   return { to: configured.email, messageId: row.message_id, ...composed };
 }

@@ -5,7 +5,7 @@
  * a crash at any moment means the page is fetched again, never skipped.
  */
 import { SqliteError } from 'better-sqlite3';
-import type { Config } from '../config/schema.js';
+import { servesSeveral, type Config, type Gemeente } from '../config/schema.js';
 import type { Logger } from '../observability/log.js';
 import type { Verzuimmelding } from '../domain/melding.js';
 import { quarantineAlert, queueAlert } from '../mail/alert.js';
@@ -19,6 +19,8 @@ import type { FeedItem, FeedPage } from './transport.js';
 export interface IngestContext {
   store: Store;
   config: Config;
+  /** The gemeente whose feed the page came from: its cursor, routing and mail. */
+  gemeente: Gemeente;
   log: Logger;
   now: () => Date;
   cycleId: number | null;
@@ -46,16 +48,18 @@ export function ingestPage(
   vanaf: number,
 ): IngestCounts {
   const { store } = ctx;
+  const gemeentecode = ctx.gemeente.municipality.code;
   return store.transaction(() => {
     const counts = emptyIngestCounts();
     for (const item of page.items) ingestItem(ctx, item, counts);
     const now = ctx.now();
     const cursor = Math.max(vanaf, page.volgnummerTot);
-    store.cursor.set(cursor, now);
+    store.cursorOf(gemeentecode).set(cursor, now);
     store.audit.append({
       event: 'page.fetched',
       outcome: 'ok',
       cycleId: ctx.cycleId,
+      gemeentecode,
       detail: { vanaf, volgnummerTot: page.volgnummerTot, cursor, items: page.items.length, requestId: page.requestId, ...counts },
     });
     return counts;
@@ -71,8 +75,8 @@ export function ingestItem(ctx: IngestContext, item: FeedItem, counts: IngestCou
     return 'quarantined';
   }
   const melding = checked.melding;
-  if (melding.gemeentecode !== ctx.config.municipality.code) {
-    quarantine(ctx, item, `gemeentecode ${melding.gemeentecode} is not this municipality's (${ctx.config.municipality.code})`);
+  if (melding.gemeentecode !== ctx.gemeente.municipality.code) {
+    quarantine(ctx, item, `gemeentecode ${melding.gemeentecode} is not that of the feed it came in (${ctx.gemeente.municipality.code})`);
     counts.quarantined++;
     return 'quarantined';
   }
@@ -89,27 +93,28 @@ export function ingestItem(ctx: IngestContext, item: FeedItem, counts: IngestCou
 }
 
 function processMelding(ctx: IngestContext, m: Verzuimmelding, received: FeedItem, counts: IngestCounts): 'processed' | 'stale' {
-  const { store, config, log } = ctx;
+  const { store, config, log, gemeente } = ctx;
+  const gemeentecode = gemeente.municipality.code;
   const now = ctx.now();
-  const ids = { meldingsnummer: m.meldingsnummer, volgnummer: m.volgnummer, cycleId: ctx.cycleId };
-  const previous = store.meldingen.get(m.meldingsnummer);
+  const ids = { meldingsnummer: m.meldingsnummer, volgnummer: m.volgnummer, cycleId: ctx.cycleId, gemeentecode };
+  const previous = store.meldingen.get(gemeentecode, m.meldingsnummer);
   const previousMelding = previous?.payload ? readStoredMutation(previous.payload) : undefined;
   // A melding purged by retention has no content left to compare with: a
   // newer mutation is judged as if first seen (and an older one is still stale).
   const decision =
     previous && !previousMelding && m.volgnummer <= previous.volgnummer
       ? ({ outcome: 'stale' } as const)
-      : decide(previousMelding ? { melding: previousMelding, knownBy: previous!.knownBy } : undefined, m, config.routing);
+      : decide(previousMelding ? { melding: previousMelding, knownBy: previous!.knownBy } : undefined, m, gemeente.routing);
 
   if (decision.outcome === 'stale') {
-    store.meldingen.recordMutation(m, received.raw, 'stale', 1, now);
+    store.meldingen.recordMutation(gemeentecode, m, received.raw, 'stale', 1, now);
     store.audit.append({ event: 'mutation.stale', outcome: 'ignored', ...ids, detail: { lastVolgnummer: previous?.volgnummer } });
-    log.debug('mutation.stale', { meldingsnummer: m.meldingsnummer, volgnummer: m.volgnummer, lastVolgnummer: previous?.volgnummer });
+    log.debug('mutation.stale', { gemeentecode, meldingsnummer: m.meldingsnummer, volgnummer: m.volgnummer, lastVolgnummer: previous?.volgnummer });
     counts.stale++;
     return 'stale';
   }
 
-  const mutationId = store.meldingen.recordMutation(m, received.raw, 'processed', decision.row, now);
+  const mutationId = store.meldingen.recordMutation(gemeentecode, m, received.raw, 'processed', decision.row, now);
   const knownBy = new Set(previous?.knownBy ?? []);
   const domain = domainOf(config.smtp.from);
   for (const planned of decision.mails) {
@@ -117,9 +122,9 @@ function processMelding(ctx: IngestContext, m: Verzuimmelding, received: FeedIte
       store.audit.append({ event: 'mail.suppressed', outcome: 'ignored', ...ids, instance: planned.instance, kind: planned.kind, detail: { reason: 'sync.backlog: store-only' } });
       continue;
     }
-    const instance = config.routing.instances[planned.instance];
+    const instance = gemeente.routing.instances[planned.instance];
     if (!instance) throw new Error(`routing has no instance "${planned.instance}"`);
-    const id = messageId({ meldingsnummer: m.meldingsnummer, volgnummer: m.volgnummer, instance: planned.instance, kind: planned.kind }, domain);
+    const id = messageId({ ...(servesSeveral(config) ? { gemeentecode } : {}), meldingsnummer: m.meldingsnummer, volgnummer: m.volgnummer, instance: planned.instance, kind: planned.kind }, domain);
     const outboxId = store.outbox.enqueue({
       messageId: id,
       kind: planned.kind,
@@ -130,15 +135,16 @@ function processMelding(ctx: IngestContext, m: Verzuimmelding, received: FeedIte
       recipient: instance.email,
       changes: planned.changes,
       createdAt: now,
+      gemeentecode,
     });
     knownBy.add(planned.instance);
     if (outboxId !== null) {
       counts.queued++;
       store.audit.append({ event: 'mail.queued', outcome: 'ok', ...ids, instance: planned.instance, kind: planned.kind, outboxId });
-      log.info('mail.queued', { meldingsnummer: m.meldingsnummer, volgnummer: m.volgnummer, instance: planned.instance, kind: planned.kind, outboxId });
+      log.info('mail.queued', { gemeentecode, meldingsnummer: m.meldingsnummer, volgnummer: m.volgnummer, instance: planned.instance, kind: planned.kind, outboxId });
     }
   }
-  store.meldingen.save(m, mutationId, [...knownBy], now);
+  store.meldingen.save(gemeentecode, m, mutationId, [...knownBy], now);
   store.audit.append({
     event: 'mutation.stored',
     outcome: 'ok',
@@ -146,7 +152,7 @@ function processMelding(ctx: IngestContext, m: Verzuimmelding, received: FeedIte
     detail: { row: decision.row, status: m.status, verzuimsoort: m.verzuimsoort, mails: decision.mails.length },
   });
   for (const warning of decision.warnings) {
-    log.warn('mutation.warning', { meldingsnummer: m.meldingsnummer, volgnummer: m.volgnummer, warning });
+    log.warn('mutation.warning', { gemeentecode, meldingsnummer: m.meldingsnummer, volgnummer: m.volgnummer, warning });
     store.audit.append({ event: 'mutation.warning', outcome: 'warning', ...ids, detail: { warning } });
   }
   counts.processed++;
@@ -160,11 +166,12 @@ function quarantine(ctx: IngestContext, item: FeedItem, reason: string): void {
     retryFailed(ctx, ctx.retryOf, reason);
     return;
   }
-  const record = store.quarantine.add(item, reason, now);
-  const ids = { meldingsnummer: record.meldingsnummer, volgnummer: record.volgnummer };
+  const gemeentecode = ctx.gemeente.municipality.code;
+  const record = store.quarantine.add(gemeentecode, item, reason, now);
+  const ids = { meldingsnummer: record.meldingsnummer, volgnummer: record.volgnummer, gemeentecode };
   store.audit.append({ event: 'mutation.quarantined', outcome: 'failed', ...ids, cycleId: ctx.cycleId, detail: { quarantineId: record.id, reason } });
   log.error('mutation.quarantined', { ...ids, quarantineId: record.id, reason });
-  queueAlert(ctx, quarantineAlert(record, reason, now));
+  queueAlert(ctx, quarantineAlert(record, reason, now), ctx.gemeente);
 }
 
 /**
@@ -174,7 +181,7 @@ function quarantine(ctx: IngestContext, item: FeedItem, reason: string): void {
  */
 export function retryFailed(ctx: Pick<IngestContext, 'store' | 'log' | 'now' | 'cycleId'>, quarantineId: number, reason: string): void {
   const record = ctx.store.quarantine.retryFailed(quarantineId, reason, ctx.now());
-  const ids = { meldingsnummer: record.meldingsnummer, volgnummer: record.volgnummer };
+  const ids = { meldingsnummer: record.meldingsnummer, volgnummer: record.volgnummer, gemeentecode: record.feed_gemeentecode };
   ctx.store.audit.append({ event: 'quarantine.retry-failed', outcome: 'failed', ...ids, cycleId: ctx.cycleId, detail: { quarantineId, attempts: record.attempts, reason } });
   ctx.log.warn('quarantine.retry-failed', { ...ids, quarantineId, attempts: record.attempts, reason });
 }

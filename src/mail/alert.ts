@@ -5,7 +5,7 @@
  * facts such as meldingsnummer, field paths and error texts, never values
  * from a melding.
  */
-import type { Config } from '../config/schema.js';
+import { gemeenteOf, type Config, type Gemeente } from '../config/schema.js';
 import { domainOf } from '../domain/mail.js';
 import type { Store } from '../store/store.js';
 import { gemeenteName, oneLine, renderHtml, renderText, type Block } from './render.js';
@@ -24,7 +24,8 @@ export interface ComposedAlert {
   headers: Record<string, string>;
 }
 
-export function composeAlert(input: AlertInput, municipality: { code: string; name: string }): ComposedAlert {
+export function composeAlert(input: AlertInput, municipality: { code: string; name: string } | readonly { code: string; name: string }[]): ComposedAlert {
+  const about = Array.isArray(municipality) ? municipality : [municipality as { code: string; name: string }];
   const title = oneLine(input.title);
   const blocks: Block[] = [{ type: 'paragraph', text: title }];
   if (input.facts.length > 0) {
@@ -33,11 +34,16 @@ export function composeAlert(input: AlertInput, municipality: { code: string; na
   if (input.advice.length > 0) {
     blocks.push({ type: 'list', title: 'Wat te doen', items: input.advice.map(oneLine) });
   }
+  // An alert about the whole relay of a regional bureau names every gemeente it serves.
+  const forWhom =
+    about.length === 1
+      ? `de ${gemeenteName(about[0]!.name)} (gemeentecode ${oneLine(about[0]!.code)})`
+      : `de gemeenten ${about.map((g) => oneLine(g.name)).join(', ')} (gemeentecodes ${about.map((g) => oneLine(g.code)).join(', ')})`;
   blocks.push({
     type: 'paragraph',
-    text: `Automatisch bericht van verzuim-relay voor de ${gemeenteName(municipality.name)} (gemeentecode ${oneLine(municipality.code)}). Dit bericht bevat geen gegevens van leerlingen; de details staan in de logregels en de auditlog van verzuim-relay.`,
+    text: `Automatisch bericht van verzuim-relay voor ${forWhom}. Dit bericht bevat geen gegevens van leerlingen; de details staan in de logregels en de auditlog van verzuim-relay.`,
   });
-  const subject = oneLine(`[verzuim-relay] ${title} (${oneLine(municipality.name)})`);
+  const subject = oneLine(`[verzuim-relay] ${title} (${about.map((g) => oneLine(g.name)).join(', ')})`);
   return {
     subject,
     text: renderText(blocks),
@@ -179,25 +185,60 @@ export function auditBrokenAlert(result: { brokenAt: number | null; truncated?: 
 /** What queueing an alert needs: the outbox and audit log, the alert address and the names for the mail. */
 export interface AlertTarget {
   store: Pick<Store, 'outbox' | 'audit'>;
-  config: Pick<Config, 'alerts' | 'municipality' | 'smtp'>;
+  config: Pick<Config, 'alerts' | 'gemeenten' | 'smtp'>;
   now: () => Date;
+}
+
+/**
+ * Where an alert goes: a gemeente's alert goes to its own alerts.email (or
+ * the top-level one), an alert about the whole relay to the top-level one.
+ */
+export function alertAddress(config: Pick<Config, 'alerts' | 'gemeenten'>, gemeentecode: string | null | undefined): string | undefined {
+  if (gemeentecode === null || gemeentecode === undefined) return config.alerts.email;
+  return gemeenteOf(config, gemeentecode)?.alerts.email ?? config.alerts.email;
 }
 
 /**
  * Queues a mail to the alert address, if one is configured; durable like
  * every other mail, and inside the caller's transaction when there is one,
  * so an alert is queued exactly when what it reports was recorded.
+ * `gemeente`: the gemeente it is about (its address, its name), else the whole relay.
  */
-export function queueAlert(target: AlertTarget, alert: Alert): void {
-  const address = target.config.alerts.email;
+export function queueAlert(target: AlertTarget, alert: Alert, gemeente?: Pick<Gemeente, 'municipality'>): void {
+  const code = gemeente?.municipality.code;
+  const address = alertAddress(target.config, code);
   if (!address) return;
-  const composed = composeAlert(alert.input, { code: target.config.municipality.code, name: target.config.municipality.name });
+  const composed = composeAlert(alert.input, gemeente ? gemeente.municipality : target.config.gemeenten.map((g) => g.municipality));
   const id = target.store.outbox.enqueue({
     messageId: `<verzuim-relay.alert.${alert.key}@${domainOf(target.config.smtp.from)}>`,
     kind: 'alert',
     recipient: address,
     alert: composed,
     createdAt: target.now(),
+    gemeentecode: code ?? null,
   });
-  if (id !== null) target.store.audit.append({ event: 'alert.queued', outcome: 'ok', outboxId: id, detail: { topic: alert.input.topic, key: alert.key } });
+  if (id !== null) target.store.audit.append({ event: 'alert.queued', outcome: 'ok', outboxId: id, gemeentecode: code ?? null, detail: { topic: alert.input.topic, key: alert.key } });
+}
+
+/** ROD refused or failed one gemeente's feed; once per gemeente per day and kind, the others went on. */
+export function gemeenteFeedAlert(gemeentecode: string, outcome: 'refused' | 'failed', answer: string, at: Date): Alert {
+  return {
+    key: `gemeente.${outcome}.${gemeentecode}.${at.toISOString().slice(0, 10)}`,
+    input: {
+      topic: 'other',
+      title: outcome === 'refused' ? `ROD weigert de feed van gemeente ${gemeentecode}` : `De feed van gemeente ${gemeentecode} kon niet worden gelezen`,
+      facts: [
+        ['Gemeentecode', gemeentecode],
+        ['Antwoord van ROD', answer],
+        ['Tijdstip', at.toISOString()],
+      ],
+      advice:
+        outcome === 'refused'
+          ? [
+              'DUO heeft het certificaat (of het OIN in From) niet gemachtigd voor deze gemeente. De andere gemeenten worden gewoon verwerkt.',
+              'Stuur de gegevens voor DUO opnieuw: verzuim-relay cert bundle --out MAP, en controleer municipality.oin van deze gemeente.',
+            ]
+          : ['De andere gemeenten worden gewoon verwerkt; de volgende cyclus probeert deze gemeente opnieuw.', 'Bekijk de stand met: verzuim-relay status --gemeente ' + gemeentecode],
+    },
+  };
 }

@@ -12,6 +12,13 @@
 import { DOMAIN_NAME, INSTANCE_ID, MAIL_KINDS, type MailKind } from '../domain/mail.js';
 
 export interface MessageIdParts {
+  /**
+   * Set when the relay serves several gemeenten: a pupil who moves appears
+   * under one meldingsnummer in two gemeenten's feeds, whose volgnummers
+   * (counted per gemeente) can coincide. A single-gemeente relay leaves it
+   * out, so its Message-IDs stay what they were.
+   */
+  gemeentecode?: string;
   meldingsnummer: string;
   volgnummer: number;
   instance: string;
@@ -27,5 +34,10 @@ export function messageId(t: MessageIdParts, domain: string): string {
   if (!INSTANCE_ID.test(t.instance)) throw new Error(`cannot build a Message-ID: instance id "${t.instance}" is not a valid instance id`);
   if (!MAIL_KINDS.includes(t.kind)) throw new Error(`cannot build a Message-ID: unknown kind "${t.kind}"`);
   if (!DOMAIN_NAME.test(domain)) throw new Error(`cannot build a Message-ID: "${domain}" is not a domain name`);
+  if (t.gemeentecode !== undefined) {
+    if (!/^[0-9]{4}$/.test(t.gemeentecode)) throw new Error(`cannot build a Message-ID: gemeentecode "${t.gemeentecode}" is not 4 digits`);
+    // A prefix of letters keeps it apart from a meldingsnummer of four digits in a single-gemeente id.
+    return `<verzuim.g${t.gemeentecode}.${t.meldingsnummer}.${t.volgnummer}.${t.instance}.${t.kind.toLowerCase()}@${domain}>`;
+  }
   return `<verzuim.${t.meldingsnummer}.${t.volgnummer}.${t.instance}.${t.kind.toLowerCase()}@${domain}>`;
 }

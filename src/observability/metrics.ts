@@ -1,8 +1,8 @@
 /**
  * The relay's Prometheus metrics, in a Registry of their own (never
  * prom-client's global one, so a second relay in one process, or a test,
- * starts from zero). Labels carry instance ids, states, outcomes and
- * operation names only: never a meldingsnummer, a BSN or an address, because
+ * starts from zero). Labels carry gemeentecodes, instance ids, states,
+ * outcomes and operation names only: never a meldingsnummer, a BSN or an address, because
  * whatever is in a label ends up in the monitoring system's storage.
  *
  * Counters are counted where things happen (cycle, delivery, the ROD
@@ -23,39 +23,63 @@ export interface MetricsSnapshot {
 
 /** The label value for mail to the administrator, which goes to no instance. */
 export const ALERT_INSTANCE = '(alerts)';
+/** The gemeente label of what concerns the whole relay (an alert about the certificate). */
+export const RELAY_GEMEENTE = '(relay)';
+
+/** How one gemeente's feed was read in a cycle. */
+export type GemeenteReadOutcome = 'ok' | 'failed' | 'refused' | 'interrupted';
 
 /** What cycle, delivery and the ROD transport count into. All optional for them: tests and `once` pass none. */
 export interface RelayCounters {
-  cycleFinished(outcome: 'ok' | 'failed', fetched: number): void;
-  mail(instance: string | null, outcome: MailOutcome): void;
-  rodRequest(operation: string, outcome: 'ok' | 'failed', seconds: number): void;
+  cycleFinished(outcome: 'ok' | 'failed'): void;
+  /** One gemeente's feed in one cycle: how it ended and how many mutations it brought. */
+  gemeenteRead(gemeentecode: string, outcome: GemeenteReadOutcome, fetched: number): void;
+  mail(instance: string | null, outcome: MailOutcome, gemeentecode?: string | null): void;
+  rodRequest(operation: string, outcome: 'ok' | 'failed', seconds: number, gemeentecode?: string): void;
 }
 
 export class RelayMetrics implements RelayCounters {
   readonly registry = new Registry();
   private current: MetricsSnapshot | undefined;
   private readonly cycles: Counter<'outcome'>;
-  private readonly fetched: Counter;
-  private readonly mails: Counter<'instance' | 'outcome'>;
-  private readonly rod: Histogram<'operation' | 'outcome'>;
+  private readonly fetched: Counter<'gemeente'>;
+  private readonly reads: Counter<'gemeente' | 'outcome'>;
+  private readonly mails: Counter<'gemeente' | 'instance' | 'outcome'>;
+  private readonly rod: Histogram<'gemeente' | 'operation' | 'outcome'>;
 
-  constructor(private readonly snapshot: () => MetricsSnapshot, options: { instances?: readonly string[] } = {}) {
+  constructor(private readonly snapshot: () => MetricsSnapshot, options: { gemeenten?: readonly { code: string; instances: readonly string[] }[] } = {}) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.cycles = new Counter({ name: 'verzuim_relay_cycles_total', help: 'Cycles finished, by outcome (ok: the feed was read to its end).', labelNames: ['outcome'], registers });
-    this.fetched = new Counter({ name: 'verzuim_relay_mutations_fetched_total', help: 'Mutations (feed items) fetched from ROD.', registers });
-    this.mails = new Counter({ name: 'verzuim_relay_mails_total', help: `Delivery attempts by instance and outcome (sent, deferred, dead); instance "${ALERT_INSTANCE}" is mail to the administrator.`, labelNames: ['instance', 'outcome'], registers });
+    this.fetched = new Counter({ name: 'verzuim_relay_mutations_fetched_total', help: 'Mutations (feed items) fetched from ROD, by gemeente.', labelNames: ['gemeente'], registers });
+    this.reads = new Counter({
+      name: 'verzuim_relay_gemeente_reads_total',
+      help: "Reads of a gemeente's feed, by gemeente and outcome (ok: read to its end; refused: ROD refused the gemeente; failed; interrupted).",
+      labelNames: ['gemeente', 'outcome'],
+      registers,
+    });
+    this.mails = new Counter({
+      name: 'verzuim_relay_mails_total',
+      help: `Delivery attempts by gemeente, instance and outcome (sent, deferred, dead); instance "${ALERT_INSTANCE}" is mail to the administrator, gemeente "${RELAY_GEMEENTE}" an alert about the whole relay.`,
+      labelNames: ['gemeente', 'instance', 'outcome'],
+      registers,
+    });
     this.rod = new Histogram({
       name: 'verzuim_relay_rod_request_duration_seconds',
-      help: "Duration of a ROD request (one page or one status report, retries and Retry-After waits included), by operation and outcome.",
-      labelNames: ['operation', 'outcome'],
+      help: "Duration of a ROD request (one page or one status report, retries and Retry-After waits included), by gemeente, operation and outcome.",
+      labelNames: ['gemeente', 'operation', 'outcome'],
       buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
       registers,
     });
     for (const outcome of ['ok', 'failed'] as const) this.cycles.inc({ outcome }, 0);
-    for (const instance of [...(options.instances ?? []), ALERT_INSTANCE]) {
-      for (const outcome of ['sent', 'deferred', 'dead'] as const) this.mails.inc({ instance, outcome }, 0);
+    for (const gemeente of options.gemeenten ?? []) {
+      this.fetched.inc({ gemeente: gemeente.code }, 0);
+      for (const outcome of ['ok', 'failed', 'refused'] as const) this.reads.inc({ gemeente: gemeente.code, outcome }, 0);
+      for (const instance of [...gemeente.instances, ALERT_INSTANCE]) {
+        for (const outcome of ['sent', 'deferred', 'dead'] as const) this.mails.inc({ gemeente: gemeente.code, instance, outcome }, 0);
+      }
     }
+    for (const outcome of ['sent', 'deferred', 'dead'] as const) this.mails.inc({ gemeente: RELAY_GEMEENTE, instance: ALERT_INSTANCE, outcome }, 0);
 
     const state = () => this.current ?? (this.current = this.snapshot());
     new Gauge({
@@ -103,16 +127,20 @@ export class RelayMetrics implements RelayCounters {
     return this.registry.contentType;
   }
 
-  cycleFinished(outcome: 'ok' | 'failed', fetched: number): void {
+  cycleFinished(outcome: 'ok' | 'failed'): void {
     this.cycles.inc({ outcome });
-    this.fetched.inc(fetched);
   }
 
-  mail(instance: string | null, outcome: MailOutcome): void {
-    this.mails.inc({ instance: instance ?? ALERT_INSTANCE, outcome });
+  gemeenteRead(gemeentecode: string, outcome: GemeenteReadOutcome, fetched: number): void {
+    this.reads.inc({ gemeente: gemeentecode, outcome });
+    this.fetched.inc({ gemeente: gemeentecode }, fetched);
   }
 
-  rodRequest(operation: string, outcome: 'ok' | 'failed', seconds: number): void {
-    this.rod.observe({ operation, outcome }, seconds);
+  mail(instance: string | null, outcome: MailOutcome, gemeentecode?: string | null): void {
+    this.mails.inc({ gemeente: gemeentecode ?? RELAY_GEMEENTE, instance: instance ?? ALERT_INSTANCE, outcome });
+  }
+
+  rodRequest(operation: string, outcome: 'ok' | 'failed', seconds: number, gemeentecode?: string): void {
+    this.rod.observe({ gemeente: gemeentecode ?? RELAY_GEMEENTE, operation, outcome }, seconds);
   }
 }

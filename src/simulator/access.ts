@@ -4,8 +4,14 @@
  * supplier's certificate for one gemeente cannot read another's meldingen.
  */
 
-/** The gemeenten a simulated ROD knows, each with the OIN registered for it (if any). */
-export type GemeenteRegistry = Readonly<Record<string, { oin?: string }>>;
+/**
+ * The gemeenten a simulated ROD knows, each with the OIN registered for it (if
+ * any) and, for a regional bureau or a supplier, the OINs of other
+ * certificates DUO authorised to read it. Over REST the caller is the
+ * certificate; over Edukoppeling it is the OIN in wsa:From, and which
+ * certificate may act for which From OIN is the endpoint's `actingFor`.
+ */
+export type GemeenteRegistry = Readonly<Record<string, { oin?: string; certificates?: readonly string[] }>>;
 
 export type Authorization = 'ok' | 'unknown-gemeente' | 'oin-mismatch';
 
@@ -13,8 +19,9 @@ export type Authorization = 'ok' | 'unknown-gemeente' | 'oin-mismatch';
 export function authorize(gemeenten: GemeenteRegistry | undefined, gemeentecode: string, oin: string | undefined): Authorization {
   if (!gemeenten) return 'ok';
   if (!Object.hasOwn(gemeenten, gemeentecode)) return 'unknown-gemeente';
-  const registered = gemeenten[gemeentecode]?.oin;
-  return registered !== undefined && registered !== oin ? 'oin-mismatch' : 'ok';
+  const { oin: registered, certificates = [] } = gemeenten[gemeentecode] ?? {};
+  if (registered === undefined || registered === oin) return 'ok';
+  return oin !== undefined && certificates.includes(oin) ? 'ok' : 'oin-mismatch';
 }
 
 /** Why an OIN mismatch was refused, for the 403 detail. */

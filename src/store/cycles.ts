@@ -44,3 +44,34 @@ export class Cycles {
     return this.db.prepare(`SELECT * FROM cycles WHERE outcome = 'ok' ORDER BY id DESC LIMIT 1`).get() as CycleRow | undefined;
   }
 }
+
+/** How one gemeente's feed was read in one cycle. */
+export interface GemeenteReadRow {
+  cycle_id: number;
+  gemeentecode: string;
+  finished_at: string;
+  outcome: 'ok' | 'failed' | 'refused' | 'interrupted';
+  pages: number;
+  fetched: number;
+  error: string | null;
+}
+
+/** Per gemeente: whether its feed was read to its end in each cycle (`status` shows a row per gemeente). */
+export class GemeenteReads {
+  constructor(private readonly db: Db) {}
+
+  record(row: GemeenteReadRow): void {
+    this.db
+      .prepare(`INSERT OR REPLACE INTO gemeente_reads (cycle_id, gemeentecode, finished_at, outcome, pages, fetched, error)
+        VALUES (@cycle_id, @gemeentecode, @finished_at, @outcome, @pages, @fetched, @error)`)
+      .run(row);
+  }
+
+  last(gemeentecode: string): GemeenteReadRow | undefined {
+    return this.db.prepare('SELECT * FROM gemeente_reads WHERE gemeentecode = ? ORDER BY cycle_id DESC LIMIT 1').get(gemeentecode) as GemeenteReadRow | undefined;
+  }
+
+  lastSuccessful(gemeentecode: string): GemeenteReadRow | undefined {
+    return this.db.prepare(`SELECT * FROM gemeente_reads WHERE gemeentecode = ? AND outcome = 'ok' ORDER BY cycle_id DESC LIMIT 1`).get(gemeentecode) as GemeenteReadRow | undefined;
+  }
+}

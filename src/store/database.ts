@@ -11,7 +11,7 @@
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { MIGRATIONS } from './migrations.js';
+import { MIGRATIONS, type MigrationContext } from './migrations.js';
 
 export type Db = Database.Database;
 
@@ -26,7 +26,7 @@ const companions = (file: string) => [file, `${file}-wal`, `${file}-shm`];
  * migrates: a file of another schema version is refused with the way out,
  * because reading an older schema with newer queries would mislead.
  */
-export function openDatabase(file: string, options: { readonly?: boolean } = {}): Db {
+export function openDatabase(file: string, options: { readonly?: boolean; migration?: MigrationContext } = {}): Db {
   if (options.readonly) return openReadOnly(file);
   // The umask covers the files SQLite creates now; chmod covers those an
   // older version (or a copy) left readable. SQLite gives a later -wal and
@@ -47,7 +47,7 @@ export function openDatabase(file: string, options: { readonly?: boolean } = {})
   }
   try {
     checkPrivate(file);
-    migrate(db);
+    migrate(db, options.migration);
   } catch (err) {
     db.close();
     throw err;
@@ -104,7 +104,7 @@ function checkPrivate(file: string): void {
 const modeOf = (file: string) => (statSync(file).mode & 0o777).toString(8).padStart(4, '0');
 
 /** Applies the migrations this file has not seen yet, each in its own transaction. */
-export function migrate(db: Db): void {
+export function migrate(db: Db, ctx: MigrationContext = {}): void {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY,
     name TEXT NOT NULL,
@@ -122,7 +122,7 @@ export function migrate(db: Db): void {
   for (const migration of MIGRATIONS) {
     if (applied.has(migration.version)) continue;
     db.transaction(() => {
-      db.exec(migration.sql);
+      db.exec(typeof migration.sql === 'string' ? migration.sql : migration.sql(ctx));
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
         migration.version,
         migration.name,

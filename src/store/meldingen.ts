@@ -1,9 +1,14 @@
-/** Mutations as received, and the current state per melding. */
+/**
+ * Mutations as received, and the current state per melding. A melding is
+ * (gemeentecode, meldingsnummer): the gemeente whose feed served it, because a
+ * pupil who moves appears under one meldingsnummer in two gemeenten's feeds.
+ */
 import type { Verzuimmelding } from '../domain/melding.js';
 import { isOpenStatus } from '../domain/melding.js';
 import type { Db } from './database.js';
 
 export interface StoredMelding {
+  gemeentecode: string;
   meldingsnummer: string;
   volgnummer: number;
   verzuimsoort: string;
@@ -21,6 +26,7 @@ export interface StoredMelding {
 }
 
 interface MeldingRow {
+  gemeentecode: string;
   meldingsnummer: string;
   volgnummer: number;
   verzuimsoort: string;
@@ -41,21 +47,21 @@ export class Meldingen {
    * its content: it brings nothing new, and keeping it would bring back
    * exactly what the purge removed, with nothing left to purge it again.
    */
-  recordMutation(m: Verzuimmelding, received: string, outcome: 'processed' | 'stale', policyRow: number | null, receivedAt: Date): number {
+  recordMutation(gemeentecode: string, m: Verzuimmelding, received: string, outcome: 'processed' | 'stale', policyRow: number | null, receivedAt: Date): number {
     const purged =
       outcome === 'stale' &&
-      this.db.prepare('SELECT purged_at FROM meldingen WHERE meldingsnummer = ?').pluck().get(m.meldingsnummer) != null;
+      this.db.prepare('SELECT purged_at FROM meldingen WHERE gemeentecode = ? AND meldingsnummer = ?').pluck().get(gemeentecode, m.meldingsnummer) != null;
     const result = this.db
-      .prepare(`INSERT INTO mutations (meldingsnummer, volgnummer, received_at, outcome, policy_row, payload)
-        VALUES (?, ?, ?, ?, ?, ?)`)
-      .run(m.meldingsnummer, m.volgnummer, receivedAt.toISOString(), outcome, policyRow, purged ? null : received);
+      .prepare(`INSERT INTO mutations (gemeentecode, meldingsnummer, volgnummer, received_at, outcome, policy_row, payload)
+        VALUES (?, ?, ?, ?, ?, ?, ?)`)
+      .run(gemeentecode, m.meldingsnummer, m.volgnummer, receivedAt.toISOString(), outcome, policyRow, purged ? null : received);
     return Number(result.lastInsertRowid);
   }
 
-  get(meldingsnummer: string): StoredMelding | undefined {
+  get(gemeentecode: string, meldingsnummer: string): StoredMelding | undefined {
     const row = this.db
-      .prepare(`SELECT m.*, u.payload FROM meldingen m JOIN mutations u ON u.id = m.mutation_id WHERE m.meldingsnummer = ?`)
-      .get(meldingsnummer) as MeldingRow | undefined;
+      .prepare(`SELECT m.*, u.payload FROM meldingen m JOIN mutations u ON u.id = m.mutation_id WHERE m.gemeentecode = ? AND m.meldingsnummer = ?`)
+      .get(gemeentecode, meldingsnummer) as MeldingRow | undefined;
     return row ? toStored(row) : undefined;
   }
 
@@ -70,18 +76,19 @@ export class Meldingen {
    * comes back is no longer purged, and its retention starts from when it
    * closes (again).
    */
-  save(m: Verzuimmelding, mutationId: number, knownBy: readonly string[], now: Date): void {
+  save(gemeentecode: string, m: Verzuimmelding, mutationId: number, knownBy: readonly string[], now: Date): void {
     const closedAt = isOpenStatus(m.status) ? null : now.toISOString();
     this.db
-      .prepare(`INSERT INTO meldingen (meldingsnummer, volgnummer, verzuimsoort, status, mutation_id, known_by, first_seen_at, updated_at, closed_at)
-        VALUES (@nr, @volgnummer, @soort, @status, @mutationId, @knownBy, @now, @now, @closedAt)
-        ON CONFLICT (meldingsnummer) DO UPDATE SET volgnummer = excluded.volgnummer, verzuimsoort = excluded.verzuimsoort,
+      .prepare(`INSERT INTO meldingen (gemeentecode, meldingsnummer, volgnummer, verzuimsoort, status, mutation_id, known_by, first_seen_at, updated_at, closed_at)
+        VALUES (@gemeentecode, @nr, @volgnummer, @soort, @status, @mutationId, @knownBy, @now, @now, @closedAt)
+        ON CONFLICT (gemeentecode, meldingsnummer) DO UPDATE SET volgnummer = excluded.volgnummer, verzuimsoort = excluded.verzuimsoort,
           status = excluded.status, mutation_id = excluded.mutation_id, known_by = excluded.known_by,
           updated_at = excluded.updated_at,
           closed_at = CASE WHEN excluded.closed_at IS NULL THEN NULL WHEN meldingen.purged_at IS NOT NULL THEN excluded.closed_at
             ELSE COALESCE(meldingen.closed_at, excluded.closed_at) END,
           purged_at = NULL`)
       .run({
+        gemeentecode,
         nr: m.meldingsnummer,
         volgnummer: m.volgnummer,
         soort: m.verzuimsoort,
@@ -93,14 +100,17 @@ export class Meldingen {
       });
   }
 
-  countByStatus(): Record<string, number> {
-    const rows = this.db.prepare('SELECT status, COUNT(*) AS n FROM meldingen GROUP BY status ORDER BY status').all() as { status: string; n: number }[];
+  countByStatus(gemeentecode?: string): Record<string, number> {
+    const rows = (gemeentecode === undefined
+      ? this.db.prepare('SELECT status, COUNT(*) AS n FROM meldingen GROUP BY status ORDER BY status').all()
+      : this.db.prepare('SELECT status, COUNT(*) AS n FROM meldingen WHERE gemeentecode = ? GROUP BY status ORDER BY status').all(gemeentecode)) as { status: string; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 }
 
 function toStored(row: MeldingRow): StoredMelding {
   return {
+    gemeentecode: row.gemeentecode,
     meldingsnummer: row.meldingsnummer,
     volgnummer: row.volgnummer,
     verzuimsoort: row.verzuimsoort,

@@ -5,10 +5,26 @@
  */
 import { MAIL_STATES, sqlList } from './mail-states.js';
 
+/** What a migration may need to know about the configuration that opens the file. */
+export interface MigrationContext {
+  /** The first configured gemeente: the owner of rows from before several gemeenten, when the file does not say. */
+  gemeentecode?: string;
+}
+
 export interface Migration {
   version: number;
   name: string;
-  sql: string;
+  sql: string | ((ctx: MigrationContext) => string);
+}
+
+/**
+ * The gemeente every row of a single-gemeente file belongs to: the one its
+ * cursor names (what the file itself says), else the configured first one.
+ * Only four digits ever reach the SQL text.
+ */
+function ownerOfOldRows(ctx: MigrationContext): string {
+  const configured = ctx.gemeentecode !== undefined && /^[0-9]{4}$/.test(ctx.gemeentecode) ? `'${ctx.gemeentecode}'` : 'NULL';
+  return `COALESCE((SELECT gemeentecode FROM feed_cursor ORDER BY updated_at DESC LIMIT 1), ${configured})`;
 }
 
 export const MIGRATIONS: Migration[] = [
@@ -210,5 +226,92 @@ export const MIGRATIONS: Migration[] = [
         heartbeat_at TEXT NOT NULL
       );
     `,
+  },
+  {
+    version: 6,
+    name: 'gemeenten',
+    // One store for several gemeenten (a regional bureau): every melding,
+    // mutation, mail, status report and quarantined record names the gemeente
+    // whose feed it came from, and a melding is keyed by (gemeentecode,
+    // meldingsnummer), because a pupil who moves appears under one
+    // meldingsnummer in two gemeenten's feeds. Rows of a single-gemeente file
+    // get that gemeente's code. Audit rows are hashed and never changed: the
+    // old ones keep no code in their column and legacy_gemeente says whose they
+    // are (audit export shows them with that code).
+    sql: (ctx) => {
+      const owner = ownerOfOldRows(ctx);
+      return `
+      CREATE TABLE legacy_gemeente (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        gemeentecode TEXT,
+        last_audit_id INTEGER NOT NULL
+      );
+      INSERT INTO legacy_gemeente (id, gemeentecode, last_audit_id) VALUES (1, ${owner}, (SELECT COALESCE(MAX(id), 0) FROM audit_log));
+
+      CREATE TABLE meldingen_new (
+        gemeentecode TEXT NOT NULL,
+        meldingsnummer TEXT NOT NULL,
+        volgnummer INTEGER NOT NULL,
+        verzuimsoort TEXT NOT NULL,
+        status TEXT NOT NULL,
+        mutation_id INTEGER NOT NULL REFERENCES mutations (id),
+        known_by TEXT NOT NULL DEFAULT '[]',
+        first_seen_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        closed_at TEXT,
+        purged_at TEXT,
+        PRIMARY KEY (gemeentecode, meldingsnummer)
+      );
+      INSERT INTO meldingen_new (gemeentecode, meldingsnummer, volgnummer, verzuimsoort, status, mutation_id, known_by, first_seen_at, updated_at, closed_at, purged_at)
+        SELECT (SELECT gemeentecode FROM legacy_gemeente), meldingsnummer, volgnummer, verzuimsoort, status, mutation_id, known_by, first_seen_at, updated_at, closed_at, purged_at FROM meldingen;
+      DROP TABLE meldingen;
+      ALTER TABLE meldingen_new RENAME TO meldingen;
+      CREATE INDEX meldingen_status ON meldingen (gemeentecode, status);
+
+      ALTER TABLE mutations ADD COLUMN gemeentecode TEXT;
+      UPDATE mutations SET gemeentecode = (SELECT gemeentecode FROM legacy_gemeente);
+      DROP INDEX mutations_melding;
+      CREATE INDEX mutations_melding ON mutations (gemeentecode, meldingsnummer, volgnummer);
+
+      -- Alerts stay without a code: those went to the one alert address there was.
+      ALTER TABLE outbox ADD COLUMN gemeentecode TEXT;
+      UPDATE outbox SET gemeentecode = (SELECT gemeentecode FROM legacy_gemeente) WHERE kind <> 'alert';
+
+      -- quarantine.gemeentecode is whose pupil the record names; feed_gemeentecode is whose feed brought it.
+      ALTER TABLE quarantine ADD COLUMN feed_gemeentecode TEXT;
+      UPDATE quarantine SET feed_gemeentecode = (SELECT gemeentecode FROM legacy_gemeente);
+
+      CREATE TABLE status_reports_new (
+        gemeentecode TEXT NOT NULL,
+        meldingsnummer TEXT NOT NULL,
+        status TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'conflict')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        last_error TEXT,
+        PRIMARY KEY (gemeentecode, meldingsnummer)
+      );
+      INSERT INTO status_reports_new (gemeentecode, meldingsnummer, status, state, attempts, created_at, updated_at, last_error)
+        SELECT (SELECT gemeentecode FROM legacy_gemeente), meldingsnummer, status, state, attempts, created_at, updated_at, last_error FROM status_reports;
+      DROP TABLE status_reports;
+      ALTER TABLE status_reports_new RENAME TO status_reports;
+
+      -- How each gemeente's feed was read in each cycle: status per gemeente.
+      CREATE TABLE gemeente_reads (
+        cycle_id INTEGER NOT NULL,
+        gemeentecode TEXT NOT NULL,
+        finished_at TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'failed', 'refused', 'interrupted')),
+        pages INTEGER NOT NULL DEFAULT 0,
+        fetched INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        PRIMARY KEY (cycle_id, gemeentecode)
+      );
+
+      ALTER TABLE audit_log ADD COLUMN gemeentecode TEXT;
+      CREATE INDEX audit_gemeente ON audit_log (gemeentecode);
+    `;
+    },
   },
 ];

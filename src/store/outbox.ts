@@ -28,6 +28,8 @@ export interface OutboxRow {
   last_error: string | null;
   sent_at: string | null;
   smtp_response: string | null;
+  /** The gemeente whose mail it is (its instances, its name); null for an alert about the whole relay. */
+  gemeentecode: string | null;
 }
 
 export interface NewMail {
@@ -41,6 +43,7 @@ export interface NewMail {
   changes?: unknown;
   alert?: unknown;
   createdAt: Date;
+  gemeentecode?: string | null;
 }
 
 /** A mail on its way: a later mail about the same melding waits for it. */
@@ -65,8 +68,8 @@ export class Outbox {
     const at = mail.createdAt.toISOString();
     const result = this.db
       .prepare(`INSERT OR IGNORE INTO outbox
-        (message_id, kind, meldingsnummer, volgnummer, mutation_id, instance, recipient, changes, alert, state, created_at, next_attempt_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`)
+        (message_id, kind, meldingsnummer, volgnummer, mutation_id, instance, recipient, changes, alert, state, created_at, next_attempt_at, gemeentecode)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`)
       .run(
         mail.messageId,
         mail.kind,
@@ -79,6 +82,7 @@ export class Outbox {
         mail.alert === undefined ? null : JSON.stringify(mail.alert),
         at,
         at,
+        mail.gemeentecode ?? null,
       );
     return result.changes === 1 ? Number(result.lastInsertRowid) : null;
   }
@@ -94,7 +98,7 @@ export class Outbox {
         WHERE o.state IN (${sqlList(TRANSITIONS.claim.from)}) AND o.next_attempt_at <= ?
           AND NOT EXISTS (
             SELECT 1 FROM outbox e
-            WHERE o.meldingsnummer IS NOT NULL AND e.meldingsnummer = o.meldingsnummer
+            WHERE o.meldingsnummer IS NOT NULL AND e.meldingsnummer = o.meldingsnummer AND e.gemeentecode IS o.gemeentecode
               AND e.volgnummer < o.volgnummer AND e.state IN (${sqlList(UNFINISHED)}))
         ORDER BY o.id LIMIT ?`)
       .all(now.toISOString(), limit) as OutboxRow[];
@@ -171,7 +175,7 @@ export class Outbox {
   private transition(row: OutboxRow, name: TransitionName, set: Record<string, string | number | null>, audit: Omit<AuditEntry, 'meldingsnummer' | 'volgnummer' | 'instance' | 'kind' | 'outboxId'>): boolean {
     return this.db.transaction(() => {
       if (!this.move(row.id, name, set)) return false;
-      this.audit.append({ ...audit, meldingsnummer: row.meldingsnummer, volgnummer: row.volgnummer, instance: row.instance, kind: row.kind, outboxId: row.id });
+      this.audit.append({ ...audit, meldingsnummer: row.meldingsnummer, volgnummer: row.volgnummer, instance: row.instance, kind: row.kind, outboxId: row.id, gemeentecode: row.gemeentecode });
       return true;
     })();
   }
@@ -189,9 +193,13 @@ export class Outbox {
     return statement.run({ ...set, to, id }).changes === 1;
   }
 
-  list(filter: { state?: MailState; meldingsnummer?: string } = {}): OutboxRow[] {
+  list(filter: { state?: MailState; meldingsnummer?: string; gemeentecode?: string } = {}): OutboxRow[] {
     const where: string[] = [];
     const args: unknown[] = [];
+    if (filter.gemeentecode) {
+      where.push('gemeentecode = ?');
+      args.push(filter.gemeentecode);
+    }
     if (filter.state) {
       where.push('state = ?');
       args.push(filter.state);
@@ -205,9 +213,12 @@ export class Outbox {
       .all(...args) as OutboxRow[];
   }
 
-  countByState(): Record<MailState, number> {
+  countByState(gemeentecode?: string): Record<MailState, number> {
     const counts = Object.fromEntries(MAIL_STATES.map((state) => [state, 0])) as Record<MailState, number>;
-    for (const row of this.db.prepare('SELECT state, COUNT(*) AS n FROM outbox GROUP BY state').all() as { state: MailState; n: number }[]) {
+    const rows = gemeentecode === undefined
+      ? this.db.prepare('SELECT state, COUNT(*) AS n FROM outbox GROUP BY state').all()
+      : this.db.prepare('SELECT state, COUNT(*) AS n FROM outbox WHERE gemeentecode = ? GROUP BY state').all(gemeentecode);
+    for (const row of rows as { state: MailState; n: number }[]) {
       counts[row.state] = row.n;
     }
     return counts;

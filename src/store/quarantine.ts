@@ -11,6 +11,8 @@ export interface QuarantinedRecord {
   state: 'open' | 'processed';
   processed_at: string | null;
   gemeentecode: string | null;
+  /** The gemeente whose feed brought the record (gemeentecode is whose pupil it names, if it says). */
+  feed_gemeentecode: string | null;
   /** 1 when quarantined, one more for each `quarantine retry` that failed again. */
   attempts: number;
   last_attempt_at: string | null;
@@ -20,18 +22,26 @@ export class Quarantine {
   constructor(private readonly db: Db) {}
 
   /** `item.raw` is kept exactly as received; `item.value` (its reading) only names it. */
-  add(item: { value: unknown; raw: string }, reason: string, receivedAt: Date): QuarantinedRecord {
+  add(feedGemeentecode: string, item: { value: unknown; raw: string }, reason: string, receivedAt: Date): QuarantinedRecord {
     const { meldingsnummer, volgnummer, gemeentecode } = identify(item.value);
     const result = this.db
-      .prepare('INSERT INTO quarantine (received_at, meldingsnummer, volgnummer, reason, payload, gemeentecode) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(receivedAt.toISOString(), meldingsnummer, volgnummer, reason, item.raw, gemeentecode);
+      .prepare('INSERT INTO quarantine (received_at, meldingsnummer, volgnummer, reason, payload, gemeentecode, feed_gemeentecode) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(receivedAt.toISOString(), meldingsnummer, volgnummer, reason, item.raw, gemeentecode, feedGemeentecode);
     return this.db.prepare('SELECT * FROM quarantine WHERE id = ?').get(result.lastInsertRowid) as QuarantinedRecord;
   }
 
-  list(state: 'open' | 'processed' | 'all' = 'open'): QuarantinedRecord[] {
-    return (state === 'all'
-      ? this.db.prepare('SELECT * FROM quarantine ORDER BY id').all()
-      : this.db.prepare('SELECT * FROM quarantine WHERE state = ? ORDER BY id').all(state)) as QuarantinedRecord[];
+  list(state: 'open' | 'processed' | 'all' = 'open', feedGemeentecode?: string): QuarantinedRecord[] {
+    const where: string[] = [];
+    const args: string[] = [];
+    if (state !== 'all') {
+      where.push('state = ?');
+      args.push(state);
+    }
+    if (feedGemeentecode !== undefined) {
+      where.push('feed_gemeentecode = ?');
+      args.push(feedGemeentecode);
+    }
+    return this.db.prepare(`SELECT * FROM quarantine ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`).all(...args) as QuarantinedRecord[];
   }
 
   /** A retry that failed again: the same record, counted, with the reason it fails for now. */
@@ -44,8 +54,10 @@ export class Quarantine {
     this.db.prepare(`UPDATE quarantine SET state = 'processed', processed_at = ? WHERE id = ?`).run(at.toISOString(), id);
   }
 
-  countOpen(): number {
-    return this.db.prepare(`SELECT COUNT(*) FROM quarantine WHERE state = 'open'`).pluck().get() as number;
+  countOpen(feedGemeentecode?: string): number {
+    return (feedGemeentecode === undefined
+      ? this.db.prepare(`SELECT COUNT(*) FROM quarantine WHERE state = 'open'`).pluck().get()
+      : this.db.prepare(`SELECT COUNT(*) FROM quarantine WHERE state = 'open' AND feed_gemeentecode = ?`).pluck().get(feedGemeentecode)) as number;
   }
 }
 

@@ -23,8 +23,6 @@ export interface PurgeResult {
 export interface QuarantineRetention {
   /** retention.quarantineDays */
   quarantineDays: number;
-  /** This relay's gemeente: records naming another one are purged early. */
-  gemeentecode: string;
 }
 
 export function purgeExpired(db: Db, retentionDays: number, now: Date, quarantine?: QuarantineRetention): PurgeResult {
@@ -32,17 +30,17 @@ export function purgeExpired(db: Db, retentionDays: number, now: Date, quarantin
   db.pragma('secure_delete = ON');
   const result = db.transaction((): PurgeResult => {
     const nummers = db
-      .prepare(`SELECT meldingsnummer FROM meldingen WHERE closed_at IS NOT NULL AND closed_at < ? AND purged_at IS NULL`)
-      .pluck()
-      .all(cutoff) as string[];
+      .prepare(`SELECT gemeentecode, meldingsnummer FROM meldingen WHERE closed_at IS NOT NULL AND closed_at < ? AND purged_at IS NULL`)
+      .all(cutoff) as { gemeentecode: string; meldingsnummer: string }[];
     let mutations = 0;
-    const clearMutations = db.prepare(`UPDATE mutations SET payload = NULL WHERE meldingsnummer = ? AND payload IS NOT NULL`);
-    const clearChanges = db.prepare(`UPDATE outbox SET changes = NULL WHERE meldingsnummer = ? AND state IN ('sent', 'dead')`);
-    const mark = db.prepare(`UPDATE meldingen SET purged_at = ? WHERE meldingsnummer = ?`);
-    for (const nr of nummers) {
-      mutations += clearMutations.run(nr).changes;
-      clearChanges.run(nr);
-      mark.run(now.toISOString(), nr);
+    // Per gemeente: the same meldingsnummer may still be open in the feed of the gemeente a pupil moved to.
+    const clearMutations = db.prepare(`UPDATE mutations SET payload = NULL WHERE gemeentecode = ? AND meldingsnummer = ? AND payload IS NOT NULL`);
+    const clearChanges = db.prepare(`UPDATE outbox SET changes = NULL WHERE gemeentecode = ? AND meldingsnummer = ? AND state IN ('sent', 'dead')`);
+    const mark = db.prepare(`UPDATE meldingen SET purged_at = ? WHERE gemeentecode = ? AND meldingsnummer = ?`);
+    for (const { gemeentecode, meldingsnummer } of nummers) {
+      mutations += clearMutations.run(gemeentecode, meldingsnummer).changes;
+      clearChanges.run(gemeentecode, meldingsnummer);
+      mark.run(now.toISOString(), gemeentecode, meldingsnummer);
     }
     // Quarantined records hold whole feed items; once handled or old enough, their content goes too.
     let cleared = db
@@ -51,8 +49,10 @@ export function purgeExpired(db: Db, retentionDays: number, now: Date, quarantin
     if (quarantine) {
       const foreignCutoff = new Date(now.getTime() - quarantine.quarantineDays * 86_400_000).toISOString();
       cleared += db
-        .prepare(`UPDATE quarantine SET payload = 'null' WHERE payload <> 'null' AND gemeentecode IS NOT NULL AND gemeentecode <> ? AND received_at < ?`)
-        .run(quarantine.gemeentecode, foreignCutoff).changes;
+        // Another gemeente's pupil than the feed that brought it: not ours to keep.
+        .prepare(`UPDATE quarantine SET payload = 'null' WHERE payload <> 'null' AND gemeentecode IS NOT NULL AND feed_gemeentecode IS NOT NULL
+          AND gemeentecode <> feed_gemeentecode AND received_at < ?`)
+        .run(foreignCutoff).changes;
     }
     return { meldingen: nummers.length, mutations, quarantine: cleared };
   }).immediate();

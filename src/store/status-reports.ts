@@ -2,6 +2,7 @@
 import type { Db } from './database.js';
 
 export interface StatusReportRow {
+  gemeentecode: string;
   meldingsnummer: string;
   status: string;
   state: 'pending' | 'done' | 'conflict';
@@ -12,27 +13,30 @@ export interface StatusReportRow {
 export class StatusReports {
   constructor(private readonly db: Db) {}
 
-  request(meldingsnummer: string, status: string, now: Date): boolean {
+  request(gemeentecode: string, meldingsnummer: string, status: string, now: Date): boolean {
     return (
       this.db
-        .prepare(`INSERT OR IGNORE INTO status_reports (meldingsnummer, status, state, created_at, updated_at) VALUES (?, ?, 'pending', ?, ?)`)
-        .run(meldingsnummer, status, now.toISOString(), now.toISOString()).changes === 1
+        .prepare(`INSERT OR IGNORE INTO status_reports (gemeentecode, meldingsnummer, status, state, created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?)`)
+        .run(gemeentecode, meldingsnummer, status, now.toISOString(), now.toISOString()).changes === 1
     );
   }
 
-  pending(): StatusReportRow[] {
-    return this.db.prepare(`SELECT * FROM status_reports WHERE state = 'pending' ORDER BY created_at`).all() as StatusReportRow[];
+  /** Pending reports, of one gemeente when given (each is reported with that gemeente's OIN). */
+  pending(gemeentecode?: string): StatusReportRow[] {
+    return (gemeentecode === undefined
+      ? this.db.prepare(`SELECT * FROM status_reports WHERE state = 'pending' ORDER BY created_at`).all()
+      : this.db.prepare(`SELECT * FROM status_reports WHERE state = 'pending' AND gemeentecode = ? ORDER BY created_at`).all(gemeentecode)) as StatusReportRow[];
   }
 
-  settle(meldingsnummer: string, state: 'done' | 'conflict', now: Date): void {
+  settle(gemeentecode: string, meldingsnummer: string, state: 'done' | 'conflict', now: Date): void {
     this.db
-      .prepare(`UPDATE status_reports SET state = ?, attempts = attempts + 1, updated_at = ?, last_error = NULL WHERE meldingsnummer = ?`)
-      .run(state, now.toISOString(), meldingsnummer);
+      .prepare(`UPDATE status_reports SET state = ?, attempts = attempts + 1, updated_at = ?, last_error = NULL WHERE gemeentecode = ? AND meldingsnummer = ?`)
+      .run(state, now.toISOString(), gemeentecode, meldingsnummer);
   }
 
-  failed(meldingsnummer: string, error: string, now: Date): void {
+  failed(gemeentecode: string, meldingsnummer: string, error: string, now: Date): void {
     this.db
-      .prepare(`UPDATE status_reports SET attempts = attempts + 1, updated_at = ?, last_error = ? WHERE meldingsnummer = ?`)
-      .run(now.toISOString(), error, meldingsnummer);
+      .prepare(`UPDATE status_reports SET attempts = attempts + 1, updated_at = ?, last_error = ? WHERE gemeentecode = ? AND meldingsnummer = ?`)
+      .run(now.toISOString(), error, gemeentecode, meldingsnummer);
   }
 }

@@ -1,7 +1,7 @@
 /** Everything the relay keeps, behind one handle. */
 import { AuditLog, type AuditLogOptions } from '../audit/audit-log.js';
 import { FeedCursor } from './cursor.js';
-import { Cycles } from './cycles.js';
+import { Cycles, GemeenteReads } from './cycles.js';
 import { openDatabase, type Db } from './database.js';
 import { Meldingen } from './meldingen.js';
 import { Outbox } from './outbox.js';
@@ -15,8 +15,14 @@ export class Store {
   readonly quarantine: Quarantine;
   readonly audit: AuditLog;
   readonly cycles: Cycles;
+  readonly gemeenteReads: GemeenteReads;
   readonly statusReports: StatusReports;
 
+  /**
+   * `gemeentecode`: the first configured gemeente, whose cursor `cursor` is
+   * and who owns the rows of a file from before several gemeenten; the
+   * cursor of any gemeente is `cursorOf(code)`.
+   */
   constructor(
     readonly db: Db,
     gemeentecode: string,
@@ -24,6 +30,7 @@ export class Store {
     audit: AuditLogOptions = {},
   ) {
     this.cursor = new FeedCursor(db, gemeentecode);
+    this.gemeenteReads = new GemeenteReads(db);
     this.meldingen = new Meldingen(db);
     this.audit = new AuditLog(db, now, audit);
     this.outbox = new Outbox(db, this.audit);
@@ -32,13 +39,17 @@ export class Store {
     this.statusReports = new StatusReports(db);
   }
 
-  /** `readonly`: for the commands that only look; never writes, never migrates. */
   /**
    * `readonly`: for the commands that only look; never writes, never migrates.
    * The audit log's head file lives beside the database (`<file>.audit-head`).
    */
   static open(file: string, gemeentecode: string, now?: () => Date, options: { readonly?: boolean; onAuditHeadError?: (err: Error) => void } = {}): Store {
-    return new Store(openDatabase(file, options), gemeentecode, now, { headFile: auditHeadFile(file), onHeadError: options.onAuditHeadError });
+    return new Store(openDatabase(file, { readonly: options.readonly, migration: { gemeentecode } }), gemeentecode, now, { headFile: auditHeadFile(file), onHeadError: options.onAuditHeadError });
+  }
+
+  /** Where the relay is in this gemeente's feed. */
+  cursorOf(gemeentecode: string): FeedCursor {
+    return new FeedCursor(this.db, gemeentecode);
   }
 
   /** Runs fn in one transaction: all of it is durable, or none of it. */

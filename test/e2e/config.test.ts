@@ -32,10 +32,10 @@ function problemsOf(text: string, env: NodeJS.ProcessEnv = ENV): string[] {
 describe('configuration', () => {
   it('accepts the example, with its defaults and substituted secrets', () => {
     const config = parseConfig(EXAMPLE, '/etc/verzuim-relay/example.yaml', ENV);
-    expect(config.municipality).toEqual({ code: '0344', name: 'Utrecht', oin: '00000001002220647000' });
+    expect(config.gemeenten[0]!.municipality).toEqual({ code: '0344', name: 'Utrecht', oin: '00000001002220647000' });
     expect(config.tls.keyPassphrase).toBe('geheim');
     expect(config.smtp.password).toBe('ook-geheim');
-    expect(Object.keys(config.routing.instances)).toHaveLength(4);
+    expect(Object.keys(config.gemeenten[0]!.routing.instances)).toHaveLength(4);
     expect(config.delivery).toEqual({ maxAgeHours: 72, firstRetrySeconds: 60, maxRetryDelaySeconds: 3600 });
     expect(config.storage.path).toBe('/data/verzuim-relay.db');
   });
@@ -141,6 +141,9 @@ describe('configuration', () => {
     const schema = JSON.parse(result.stdout) as { properties: Record<string, { properties: Record<string, { type?: string; pattern?: string }> }>; required: string[] };
     expect(schema.properties.municipality!.properties.code).toMatchObject({ type: 'string', pattern: '^[0-9]{4}$' });
     expect(schema.properties.rod!.properties.pageSize).toMatchObject({ type: 'integer', maximum: 500 });
-    expect(schema.required).toEqual(expect.arrayContaining(['municipality', 'rod', 'tls', 'routing', 'smtp', 'storage']));
+    // municipality + routing, or gemeenten: the either-or is checked by the relay, not by the editor's schema.
+    expect(schema.required).toEqual(expect.arrayContaining(['rod', 'tls', 'smtp', 'storage']));
+    expect(schema.properties).toHaveProperty('gemeenten');
+    expect(schema.properties).toHaveProperty('routing');
   });
 });

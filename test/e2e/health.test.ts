@@ -61,7 +61,7 @@ describe('healthcheck and the metrics listener', () => {
     expect(JSON.parse(readyz.text)).toMatchObject({ check: 'readiness', problems: ['no successful cycle yet'] });
     const metrics = await get(`${base}/metrics`);
     expect(sample(metrics.text, 'verzuim_relay_cycles_total{outcome="failed"}')).toBe(1);
-    expect(sample(metrics.text, 'verzuim_relay_rod_request_duration_seconds_count{operation="fetchPage",outcome="failed"}')).toBe(1);
+    expect(sample(metrics.text, 'verzuim_relay_rod_request_duration_seconds_count{gemeente="0344",operation="fetchPage",outcome="failed"}')).toBe(1);
 
     daemon.child.kill('SIGTERM');
     expect((await daemon.exited).code).toBe(0);
@@ -85,14 +85,14 @@ describe('healthcheck and the metrics listener', () => {
     const { status, text } = await get(`${base}/metrics`);
     expect(status).toBe(200);
     expect(sample(text, 'verzuim_relay_cycles_total{outcome="ok"}')).toBe(1);
-    expect(sample(text, 'verzuim_relay_mutations_fetched_total')).toBe(1);
+    expect(sample(text, 'verzuim_relay_mutations_fetched_total{gemeente="0344"}')).toBe(1);
     const sent = text.split('\n').filter((l) => /^verzuim_relay_mails_total\{.*outcome="sent"\} [1-9]/.test(l));
     expect(sent.length).toBeGreaterThan(0);
     expect(sample(text, 'verzuim_relay_outbox_mails{state="sent"}')).toBeGreaterThan(0);
     expect(sample(text, 'verzuim_relay_quarantine_open')).toBe(0);
     expect(sample(text, 'verzuim_relay_certificate_days_left')).toBeGreaterThan(0);
     expect(sample(text, 'verzuim_relay_last_successful_cycle_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 120);
-    expect(sample(text, 'verzuim_relay_rod_request_duration_seconds_count{operation="fetchPage",outcome="ok"}')).toBeGreaterThan(0);
+    expect(sample(text, 'verzuim_relay_rod_request_duration_seconds_count{gemeente="0344",operation="fetchPage",outcome="ok"}')).toBeGreaterThan(0);
     // Ids, states and outcomes only: no meldingsnummer, let alone a pupil's data.
     expect(text).not.toContain(m.meldingsnummer);
     expect(text).not.toContain(m.leerling.bsn);

@@ -54,7 +54,7 @@ async function rig(catcherOptions: Partial<MailCatcherOptions> = {}, overrides: 
   const catcher = await startMailCatcher({ cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey), ...catcherOptions });
   const config = testConfig({ pki, smtpPort: catcher.port, overrides: { delivery: { firstRetrySeconds: 60, maxRetryDelaySeconds: 600, maxAgeHours: 2 }, ...overrides } });
   const clock = { now: new Date('2026-11-28T09:00:00Z') };
-  const store = Store.open(config.storage.path, config.municipality.code, () => clock.now);
+  const store = Store.open(config.storage.path, config.gemeenten[0]!.municipality.code, () => clock.now);
   const logs: LogLine[] = [];
   const log = createLogger({
     destination: new Writable({
@@ -74,7 +74,7 @@ async function rig(catcherOptions: Partial<MailCatcherOptions> = {}, overrides: 
     logs,
     ingest(m) {
       const item = { ...m, volgnummer: ++volgnummer } as Verzuimmelding;
-      ingestPage({ store, config: r.config, log: silentLogger, now: () => clock.now, cycleId: null, forwardMail: true }, { items: [{ value: item, raw: JSON.stringify(item) }], volgnummerTot: volgnummer }, volgnummer - 1);
+      ingestPage({ store, config: r.config, gemeente: r.config.gemeenten[0]!, log: silentLogger, now: () => clock.now, cycleId: null, forwardMail: true }, { items: [{ value: item, raw: JSON.stringify(item) }], volgnummerTot: volgnummer }, volgnummer - 1);
       return item;
     },
     async deliver() {
@@ -162,7 +162,9 @@ describe('TLS failures are temporary, never a dead letter', () => {
 
 describe('the address is the one configured when the mail leaves', () => {
   function moved(config: Config, instance: keyof typeof INSTANCES, email: string): Config {
-    return { ...config, routing: { ...config.routing, instances: { ...config.routing.instances, [instance]: { ...config.routing.instances[instance]!, email } } } };
+    const [g] = config.gemeenten;
+    const routing = { ...g!.routing, instances: { ...g!.routing.instances, [instance]: { ...g!.routing.instances[instance]!, email } } };
+    return { ...config, gemeenten: [{ ...g!, routing }] };
   }
 
   it('sends a deferred mail to the instance\'s new address and audits which address it went to', async () => {
@@ -203,8 +205,9 @@ describe('the address is the one configured when the mail leaves', () => {
     r.ingest(gen().nieuweMelding({ verzuimsoort: 'LUXE' }));
     await r.deliver();
 
-    const { handhaving: _gone, ...rest } = r.config.routing.instances;
-    r.config = { ...r.config, routing: { ...r.config.routing, instances: rest } };
+    const [g] = r.config.gemeenten;
+    const { handhaving: _gone, ...rest } = g!.routing.instances;
+    r.config = { ...r.config, gemeenten: [{ ...g!, routing: { ...g!.routing, instances: rest } }] };
     refuse = false;
     r.advanceToNextAttempt();
     const result = await r.deliver();

@@ -61,7 +61,7 @@ async function rig(respond?: Parameters<typeof startMailCatcher>[0]['respond']):
   const catcher = await startMailCatcher({ cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey), respond });
   const config = testConfig({ pki, smtpPort: catcher.port, overrides: { delivery: { firstRetrySeconds: 60, maxRetryDelaySeconds: 600, maxAgeHours: 2 } } });
   const clock = { now: new Date('2026-11-28T09:00:00Z') };
-  const store = Store.open(config.storage.path, config.municipality.code, () => clock.now);
+  const store = Store.open(config.storage.path, config.gemeenten[0]!.municipality.code, () => clock.now);
   const sender = createSmtpSender(config.smtp);
   const r: Rig = {
     config,
@@ -74,7 +74,7 @@ async function rig(respond?: Parameters<typeof startMailCatcher>[0]['respond']):
     ingest(...meldingen) {
       const items = meldingen.map((m) => ({ ...m, volgnummer: ++r.volgnummer }) as Verzuimmelding);
       const vanaf = store.cursor.get().volgnummer;
-      ingestPage({ store, config, log: silentLogger, now: () => clock.now, cycleId: null, forwardMail: true }, { items: feedItems(items), volgnummerTot: r.volgnummer }, vanaf);
+      ingestPage({ store, config, gemeente: config.gemeenten[0]!, log: silentLogger, now: () => clock.now, cycleId: null, forwardMail: true }, { items: feedItems(items), volgnummerTot: r.volgnummer }, vanaf);
       return items;
     },
     deliver: () => deliverDue({ store, config, sender, log: silentLogger, now: () => clock.now, random: () => 0.5, cycleId: null }),
@@ -200,7 +200,7 @@ describe('ingest', () => {
     const [m] = r.ingest(r.gen.nieuweMelding({ verzuimsoort: 'LUXE' }));
     const store = r.store;
     // ROD re-serves the same mutation inside a later page, as after a failover.
-    const counts = ingestPage({ store, config: r.config, log: silentLogger, now: () => r.clock.now, cycleId: null, forwardMail: true }, { items: feedItems([m]), volgnummerTot: r.volgnummer }, r.volgnummer);
+    const counts = ingestPage({ store, config: r.config, gemeente: r.config.gemeenten[0]!, log: silentLogger, now: () => r.clock.now, cycleId: null, forwardMail: true }, { items: feedItems([m]), volgnummerTot: r.volgnummer }, r.volgnummer);
     expect(counts).toMatchObject({ stale: 1, processed: 0, queued: 0 });
     expect(r.store.outbox.list()).toHaveLength(1);
     expect(r.store.db.prepare(`SELECT outcome FROM mutations ORDER BY id`).pluck().all()).toEqual(['processed', 'stale']);
@@ -211,7 +211,7 @@ describe('ingest', () => {
     for (const encode of [feedItems, xmlFeedItems]) {
       const r = await rig();
       const m = { ...r.gen.nieuweMelding({ verzuimsoort: 'LUXE' }), volgnummer: 1 } as Verzuimmelding;
-      ingestPage({ store: r.store, config: r.config, log: silentLogger, now: () => r.clock.now, cycleId: null, forwardMail: true }, { items: encode([m]), volgnummerTot: 1 }, 0);
+      ingestPage({ store: r.store, config: r.config, gemeente: r.config.gemeenten[0]!, log: silentLogger, now: () => r.clock.now, cycleId: null, forwardMail: true }, { items: encode([m]), volgnummerTot: 1 }, 0);
       expect((await r.deliver()).sent).toBe(1);
       const mail = await simpleParser(r.catcher.mails[0]!.raw);
       texts.push(String(mail.text));
@@ -233,9 +233,9 @@ describe('ingest', () => {
     const r = await rig();
     const store = r.store;
     const m = { ...r.gen.nieuweMelding(), volgnummer: 5 } as Verzuimmelding;
-    ingestPage({ store, config: r.config, log: silentLogger, now: () => r.clock.now, cycleId: null, forwardMail: false }, { items: feedItems([m]), volgnummerTot: 5 }, 0);
+    ingestPage({ store, config: r.config, gemeente: r.config.gemeenten[0]!, log: silentLogger, now: () => r.clock.now, cycleId: null, forwardMail: false }, { items: feedItems([m]), volgnummerTot: 5 }, 0);
     expect(store.outbox.list()).toHaveLength(0);
-    expect(store.meldingen.get(m.meldingsnummer)?.volgnummer).toBe(5);
+    expect(store.meldingen.get('0344', m.meldingsnummer)?.volgnummer).toBe(5);
     expect(store.cursor.get().volgnummer).toBe(5);
   });
 
@@ -251,7 +251,7 @@ describe('ingest', () => {
     const dump = JSON.stringify(r.store.db.prepare('SELECT * FROM mutations').all()) + JSON.stringify(r.store.db.prepare('SELECT * FROM outbox').all());
     expect(dump).not.toContain(bsnOrNummer(closed!));
     expect(dump).toContain(bsnOrNummer(open!)); // still open: kept
-    expect(r.store.meldingen.get(closed!.meldingsnummer)).toMatchObject({ status: 'INGETROKKEN', payload: null });
+    expect(r.store.meldingen.get('0344', closed!.meldingsnummer)).toMatchObject({ status: 'INGETROKKEN', payload: null });
 
     // A replay of the purged melding is still stale; a genuinely new mutation is judged as if first seen.
     r.volgnummer = withdrawal!.volgnummer - 1;

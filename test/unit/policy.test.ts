@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configSchema, type RoutingConfig } from '../../src/config/schema.js';
+import { routingSchema, type RoutingConfig } from '../../src/config/schema.js';
 import { passesElfproef, type Verzuimmelding } from '../../src/domain/melding.js';
 import {
   decide,
@@ -14,7 +14,7 @@ import { INSTANCES, LEERLING, melding, routingSection } from '../support/fixture
 const BSN = LEERLING.bsn!;
 
 /** Routing as an administrator writes it, checked by the real schema. zorg shares leerplicht's address. */
-const routing: RoutingConfig = configSchema.shape.routing.parse(routingSection({ instances: { zorg: { email: INSTANCES.leerplicht.email } } }));
+const routing: RoutingConfig = routingSchema.parse(routingSection({ instances: { zorg: { email: INSTANCES.leerplicht.email } } }));
 
 const base = melding();
 const prev = (overrides: Partial<Verzuimmelding>, knownBy: string[]): PreviousState => ({ melding: melding(overrides), knownBy });

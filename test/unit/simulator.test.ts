@@ -656,6 +656,35 @@ describe('the simulator command', () => {
     expect(Number(ticks[1]!.laatsteVolgnummer)).toBeGreaterThan(Number(ticks[0]!.laatsteVolgnummer));
   });
 
+  it("serves several gemeenten, each to the certificates authorised for it (a regional bureau's)", async () => {
+    const { logger, lines } = capture();
+    const stop = new AbortController();
+    const run = simulatorCommand(
+      [
+        ...['--cert', pki.serverCert, '--key', pki.serverKey, '--client-ca', pki.trustAnchors, '--port', '0', '--meldingen', '3'],
+        ...['--gemeente', '0344=00000001001111111000', '--gemeente', '0356=00000001002222222000', '--authorise', `${CLIENT_OIN}=0344`],
+      ],
+      { logger, signal: stop.signal },
+    );
+    const listening = await vi.waitFor(() => {
+      const line = lines.find((l) => l.event === 'simulator.listening');
+      if (!line) throw new Error('not listening yet');
+      return line;
+    });
+    expect(listening).toMatchObject({ gemeentecode: '0344', gemeenten: ['0344', '0356'], oinCheck: true });
+    const url = String(listening.url);
+    const own = await request(`${url}/gemeenten/0344/verzuimmeldingen?limit=500`, { dispatcher: agent });
+    const page = (await own.body.json()) as { verzuimmeldingen: Verzuimmelding[] };
+    expect(own.statusCode).toBe(200);
+    expect(page.verzuimmeldingen.length).toBeGreaterThan(0);
+    expect(page.verzuimmeldingen.every((m) => m.gemeentecode === '0344')).toBe(true);
+    const other = await request(`${url}/gemeenten/0356/verzuimmeldingen`, { dispatcher: agent });
+    expect(other.statusCode).toBe(403);
+    await other.body.dump();
+    stop.abort();
+    expect(await run).toBe(0);
+  });
+
   it('explains wrong flags and unreadable files on standard error', async () => {
     const base = ['--cert', pki.serverCert, '--key', pki.serverKey, '--client-ca', pki.trustAnchors];
     const cases: [string[], number, RegExp][] = [

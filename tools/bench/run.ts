@@ -51,7 +51,7 @@ try {
   const timing: Logger = { ...silentLogger, info: (event) => void (event === 'page.stored' && (lastPageAt = process.hrtime.bigint())) };
   const rssBefore = process.memoryUsage().rss;
   const started = process.hrtime.bigint();
-  const result = await runCycle({ config, store: relay.store, rod: relay.rod, sender: relay.sender, log: timing });
+  const result = await runCycle({ config, store: relay.store, rod: relay.rodFor, sender: relay.sender, log: timing });
   const ended = process.hrtime.bigint();
   const seconds = Number(ended - started) / 1e9;
   const fetchSeconds = Number(lastPageAt - started) / 1e9;

@@ -106,9 +106,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     out('Summary');
     out(`  meldingen fetched:   ${results.reduce((n, r) => n + r.counts.fetched, 0)} mutations of ${feed.meldingen(GEMEENTECODE).length} meldingen (${results.reduce((n, r) => n + r.counts.stale, 0)} stale replays ignored, ${results.reduce((n, r) => n + r.counts.quarantined, 0)} quarantined)`);
     out('  mails per instance:');
-    for (const id of [...Object.keys(config.routing.instances), ...[...perInstance.keys()].filter((k) => !(k in config.routing.instances))]) {
+    const routing = config.gemeenten[0]!.routing;
+    for (const id of [...Object.keys(routing.instances), ...[...perInstance.keys()].filter((k) => !(k in routing.instances))]) {
       const kinds = perInstance.get(id);
-      const label = config.routing.instances[id] ? `${id} (${config.routing.instances[id]!.email})` : id;
+      const label = routing.instances[id] ? `${id} (${routing.instances[id]!.email})` : id;
       out(`    ${label.padEnd(44)} ${kinds ? [...kinds].map(([k, n]) => `${k} ${n}`).join(', ') : 'none'}`);
     }
     out(`  mail files:          ${catcher.mails.length} .eml files in ${path.join(dir, 'mail')}`);
@@ -117,7 +118,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     out(`  configuration:       ${configFile}`);
     out(`  try:                 node dist/app/cli.js status --config ${path.relative(process.cwd(), configFile) || configFile}`);
 
-    const missing = Object.keys(config.routing.instances).filter((id) => !perInstance.has(id));
+    const missing = Object.keys(routing.instances).filter((id) => !perInstance.has(id));
     if (missing.length > 0) {
       out(`FAILED: no mail reached ${missing.join(', ')}`);
       exitCode = 1;
@@ -135,7 +136,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
 }
 
 async function cycle(relay: ReturnType<typeof openRelay>, log: ReturnType<typeof createLogger>): Promise<CycleResult> {
-  return runCycle({ config: relay.config, store: relay.store, rod: relay.rod, sender: relay.sender, log });
+  return runCycle({ config: relay.config, store: relay.store, rod: relay.rodFor, sender: relay.sender, log });
 }
 
 function describe(r: CycleResult): string {

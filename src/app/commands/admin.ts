@@ -4,7 +4,7 @@
  * counts and reasons only.
  */
 import { existsSync } from 'node:fs';
-import type { Config } from '../../config/schema.js';
+import { certificateOin, gemeenteOf, type Config, type Gemeente } from '../../config/schema.js';
 import { inspectClientCertificate } from '../../certs/inspect.js';
 import { ingestItem, emptyIngestCounts, retryFailed } from '../../feed/ingest.js';
 import { silentLogger } from '../../observability/log.js';
@@ -24,7 +24,21 @@ function openStore(config: Config, access: 'read' | 'write'): Store {
   if (!existsSync(config.storage.path)) {
     throw new Error(`no database at storage.path (${config.storage.path}): the relay has not run yet with this configuration`);
   }
-  return Store.open(config.storage.path, config.municipality.code, undefined, { readonly: access === 'read' });
+  return Store.open(config.storage.path, config.gemeenten[0]!.municipality.code, undefined, { readonly: access === 'read' });
+}
+
+/**
+ * The gemeenten a command reports on: all, or the one `--gemeente CODE`
+ * names, which must be configured (a typo must not print an empty report
+ * that looks like "nothing happened").
+ */
+export function selectGemeenten(config: Config, code: string | undefined): Gemeente[] {
+  if (code === undefined) return config.gemeenten;
+  const gemeente = gemeenteOf(config, code);
+  if (!gemeente) {
+    throw new Error(`--gemeente ${code}: not a configured gemeente; one of ${config.gemeenten.map((g) => `${g.municipality.code} (${g.municipality.name})`).join(', ')}`);
+  }
+  return [gemeente];
 }
 
 /**
@@ -40,49 +54,96 @@ function shownCycle<T extends { error?: string | null }>(cycle: T | undefined): 
   return cycle ? { ...cycle, error: shown(cycle.error) } : null;
 }
 
-export function statusCommand(config: Config, opts: { json: boolean; out: Out }): number {
+export function statusCommand(config: Config, opts: { json: boolean; out: Out; gemeente?: string }): number {
+  const selected = selectGemeenten(config, opts.gemeente);
+  const only = opts.gemeente ?? (config.gemeenten.length === 1 ? config.gemeenten[0]!.municipality.code : undefined);
   const store = openStore(config, 'read');
   try {
-    const report = inspectClientCertificate(config.tls, config.municipality.oin);
+    const report = inspectClientCertificate(config.tls, certificateOin(config));
+    // A row per gemeente: its own cursor, how its feed was last read, its meldingen, mail and quarantine.
+    const gemeenten = selected.map((g) => {
+      const code = g.municipality.code;
+      const lastRead = store.gemeenteReads.last(code);
+      return {
+        gemeentecode: code,
+        name: g.municipality.name,
+        lastRead: lastRead ? { cycleId: lastRead.cycle_id, outcome: lastRead.outcome, at: lastRead.finished_at, fetched: lastRead.fetched, error: shown(lastRead.error) } : null,
+        lastSuccessfulRead: store.gemeenteReads.lastSuccessful(code)?.finished_at ?? null,
+        cursor: store.cursorOf(code).get(),
+        meldingenPerStatus: store.meldingen.countByStatus(code),
+        mail: store.outbox.countByState(code),
+        quarantineOpen: store.quarantine.countOpen(code),
+      };
+    });
+    const one = only !== undefined ? gemeenten.find((g) => g.gemeentecode === only) : undefined;
     const status = {
-      gemeentecode: config.municipality.code,
+      // With one gemeente (configured or chosen) the top-level figures are its own, as before several gemeenten.
+      gemeentecode: one?.gemeentecode ?? null,
       lastCycle: shownCycle(store.cycles.last()),
       lastSuccessfulCycle: store.cycles.lastSuccessful()?.finished_at ?? null,
-      cursor: store.cursor.get(),
-      meldingenPerStatus: store.meldingen.countByStatus(),
-      mail: store.outbox.countByState(),
-      quarantineOpen: store.quarantine.countOpen(),
-      certificate: { usable: report.usable, hierarchy: report.hierarchy, daysLeft: report.daysLeft ?? null, notAfter: report.notAfter ?? null },
+      cursor: one?.cursor ?? null,
+      meldingenPerStatus: one?.meldingenPerStatus ?? store.meldingen.countByStatus(),
+      mail: one?.mail ?? store.outbox.countByState(),
+      quarantineOpen: one?.quarantineOpen ?? store.quarantine.countOpen(),
+      gemeenten,
+      certificate: { usable: report.usable, hierarchy: report.hierarchy, oin: report.oin ?? null, daysLeft: report.daysLeft ?? null, notAfter: report.notAfter ?? null },
     };
     if (opts.json) {
       opts.out(JSON.stringify(status, null, 2));
       return ExitCode.OK;
     }
     const last = status.lastCycle;
-    opts.out(
-      [
-        `gemeente ${status.gemeentecode}`,
-        `last cycle:        ${last ? `#${last.id} ${last.outcome} at ${last.finished_at} (fetched ${last.fetched}, queued ${last.queued}, sent ${last.sent}, deferred ${last.deferred}, dead ${last.dead})${last.error ? `\n                   error: ${last.error}` : ''}` : 'none yet'}`,
-        `last successful:   ${status.lastSuccessfulCycle ?? 'never'}`,
-        `cursor:            volgnummer ${status.cursor.volgnummer}${status.cursor.backlogDone ? '' : ' (first run not finished)'}`,
-        `meldingen:         ${Object.entries(status.meldingenPerStatus).map(([s, n]) => `${s} ${n}`).join(', ') || 'none'}`,
-        `mail:              ${MAIL_STATES.map((state) => `${state} ${status.mail[state]}`).join(', ')}`,
-        `quarantine:        ${status.quarantineOpen} open`,
-        `certificate:       ${report.usable ? 'usable' : 'NOT USABLE (verzuim-relay cert check)'}, ${report.hierarchy}, ${report.daysLeft ?? '?'} days left (until ${report.notAfter ?? '?'})`,
-      ].join('\n'),
-    );
+    const lines = [
+      one ? `gemeente ${one.gemeentecode} (${one.name})` : `gemeenten ${gemeenten.map((g) => g.gemeentecode).join(', ')}`,
+      `last cycle:        ${last ? `#${last.id} ${last.outcome} at ${last.finished_at} (fetched ${last.fetched}, queued ${last.queued}, sent ${last.sent}, deferred ${last.deferred}, dead ${last.dead})${last.error ? `\n                   error: ${last.error}` : ''}` : 'none yet'}`,
+      `last successful:   ${status.lastSuccessfulCycle ?? 'never'}`,
+    ];
+    if (one) {
+      lines.push(
+        `cursor:            volgnummer ${one.cursor.volgnummer}${one.cursor.backlogDone ? '' : ' (first run not finished)'}`,
+        `meldingen:         ${Object.entries(one.meldingenPerStatus).map(([s, n]) => `${s} ${n}`).join(', ') || 'none'}`,
+        `mail:              ${MAIL_STATES.map((state) => `${state} ${one.mail[state]}`).join(', ')}`,
+        `quarantine:        ${one.quarantineOpen} open`,
+      );
+      if (config.gemeenten.length > 1 && one.lastRead) lines.push(`feed last read:    ${one.lastRead.outcome} at ${one.lastRead.at}${one.lastRead.error ? ` (${one.lastRead.error})` : ''}`);
+    } else {
+      lines.push(
+        '',
+        table(
+          ['gemeente', 'name', 'feed last read', 'outcome', 'cursor', 'meldingen', 'pending', 'deferred', 'dead', 'quarantine'],
+          gemeenten.map((g) => [
+            g.gemeentecode,
+            g.name,
+            g.lastRead?.at ?? 'never',
+            g.lastRead?.outcome ?? '-',
+            g.cursor.volgnummer,
+            Object.values(g.meldingenPerStatus).reduce((a, b) => a + b, 0),
+            g.mail.pending,
+            g.mail.deferred,
+            g.mail.dead,
+            g.quarantineOpen,
+          ]),
+        ),
+        '',
+      );
+      for (const g of gemeenten) if (g.lastRead?.error) lines.push(`${g.gemeentecode}: ${g.lastRead.error}`);
+    }
+    lines.push(`certificate:       ${report.usable ? 'usable' : 'NOT USABLE (verzuim-relay cert check)'}, ${report.hierarchy}, ${report.daysLeft ?? '?'} days left (until ${report.notAfter ?? '?'})`);
+    opts.out(lines.join('\n'));
     return ExitCode.OK;
   } finally {
     store.close();
   }
 }
 
-export function outboxListCommand(config: Config, opts: { state?: MailState; melding?: string; json: boolean; out: Out }): number {
+export function outboxListCommand(config: Config, opts: { state?: MailState; melding?: string; gemeente?: string; json: boolean; out: Out }): number {
+  if (opts.gemeente !== undefined) selectGemeenten(config, opts.gemeente);
   const store = openStore(config, 'read');
   try {
-    const rows = store.outbox.list({ state: opts.state, meldingsnummer: opts.melding });
+    const rows = store.outbox.list({ state: opts.state, meldingsnummer: opts.melding, gemeentecode: opts.gemeente });
     const view = rows.map((r) => ({
       id: r.id,
+      gemeentecode: r.gemeentecode,
       state: r.state,
       kind: r.kind,
       meldingsnummer: r.meldingsnummer,
@@ -104,10 +165,11 @@ export function outboxListCommand(config: Config, opts: { state?: MailState; mel
       opts.out(opts.state ? `no ${opts.state} mail` : 'the outbox is empty');
       return ExitCode.OK;
     }
+    const several = config.gemeenten.length > 1;
     opts.out(
       table(
-        ['id', 'state', 'kind', 'melding', 'volgnr', 'instance', 'tries', 'next/sent', 'last error'],
-        view.map((v) => [v.id, v.state, v.kind, v.meldingsnummer, v.volgnummer, v.instance, v.attempts, v.sent ?? v.nextAttempt, v.lastError?.slice(0, 80)]),
+        ['id', 'state', 'kind', ...(several ? ['gemeente'] : []), 'melding', 'volgnr', 'instance', 'tries', 'next/sent', 'last error'],
+        view.map((v) => [v.id, v.state, v.kind, ...(several ? [v.gemeentecode] : []), v.meldingsnummer, v.volgnummer, v.instance, v.attempts, v.sent ?? v.nextAttempt, v.lastError?.slice(0, 80)]),
       ),
     );
     return ExitCode.OK;
@@ -131,17 +193,24 @@ export function outboxRetryCommand(config: Config, opts: { ids: number[] | 'all-
   }
 }
 
-export function quarantineListCommand(config: Config, opts: { all: boolean; json: boolean; out: Out }): number {
+export function quarantineListCommand(config: Config, opts: { all: boolean; json: boolean; out: Out; gemeente?: string }): number {
+  if (opts.gemeente !== undefined) selectGemeenten(config, opts.gemeente);
   const store = openStore(config, 'read');
   try {
-    const rows = store.quarantine.list(opts.all ? 'all' : 'open');
-    const view = rows.map((r) => ({ id: r.id, state: r.state, received: r.received_at, meldingsnummer: r.meldingsnummer, volgnummer: r.volgnummer, attempts: r.attempts, reason: shown(r.reason) }));
+    const rows = store.quarantine.list(opts.all ? 'all' : 'open', opts.gemeente);
+    const view = rows.map((r) => ({ id: r.id, gemeentecode: r.feed_gemeentecode, state: r.state, received: r.received_at, meldingsnummer: r.meldingsnummer, volgnummer: r.volgnummer, attempts: r.attempts, reason: shown(r.reason) }));
     if (opts.json) {
       for (const v of view) opts.out(JSON.stringify(v));
     } else if (view.length === 0) {
       opts.out('the quarantine is empty');
     } else {
-      opts.out(table(['id', 'state', 'received', 'melding', 'volgnr', 'tries', 'reason'], view.map((v) => [v.id, v.state, v.received, v.meldingsnummer, v.volgnummer, v.attempts, v.reason])));
+      const several = config.gemeenten.length > 1;
+      opts.out(
+        table(
+          ['id', 'state', ...(several ? ['gemeente'] : []), 'received', 'melding', 'volgnr', 'tries', 'reason'],
+          view.map((v) => [v.id, v.state, ...(several ? [v.gemeentecode] : []), v.received, v.meldingsnummer, v.volgnummer, v.attempts, v.reason]),
+        ),
+      );
     }
     return ExitCode.OK;
   } finally {
@@ -156,6 +225,12 @@ export function quarantineRetryCommand(config: Config, opts: { out: Out }): numb
     let still = 0;
     const ctx = { store, config, log: silentLogger, now: () => new Date(), cycleId: null, forwardMail: true };
     for (const record of store.quarantine.list('open')) {
+      // Reprocessed as part of the feed that brought it; a gemeente no longer configured keeps its records waiting.
+      const gemeente = gemeenteOf(config, record.feed_gemeentecode);
+      if (!gemeente) {
+        still++;
+        continue;
+      }
       const item = storedItem(record.payload);
       const checked = validateItem(item.value);
       if (!checked.ok) {
@@ -165,10 +240,10 @@ export function quarantineRetryCommand(config: Config, opts: { out: Out }): numb
       }
       store.transaction(() => {
         const counts = emptyIngestCounts();
-        const outcome = ingestItem({ ...ctx, retryOf: record.id }, item, counts);
+        const outcome = ingestItem({ ...ctx, gemeente, retryOf: record.id }, item, counts);
         if (outcome !== 'quarantined') {
           store.quarantine.markProcessed(record.id, new Date());
-          store.audit.append({ event: 'quarantine.reprocessed', outcome: 'ok', meldingsnummer: record.meldingsnummer, volgnummer: record.volgnummer, detail: { quarantineId: record.id, result: outcome, queued: counts.queued } });
+          store.audit.append({ event: 'quarantine.reprocessed', outcome: 'ok', gemeentecode: gemeente.municipality.code, meldingsnummer: record.meldingsnummer, volgnummer: record.volgnummer, detail: { quarantineId: record.id, result: outcome, queued: counts.queued } });
           reprocessed++;
         } else {
           still++;
@@ -210,12 +285,13 @@ export function auditVerifyCommand(config: Config, opts: { out: Out; json?: bool
   }
 }
 
-export function auditExportCommand(config: Config, opts: { since?: string; out: Out }): number {
+export function auditExportCommand(config: Config, opts: { since?: string; gemeente?: string; out: Out }): number {
   if (opts.since !== undefined && Number.isNaN(Date.parse(opts.since))) throw new Error(`--since: expected a date such as 2026-11-01, got "${opts.since}"`);
+  if (opts.gemeente !== undefined) selectGemeenten(config, opts.gemeente);
   const store = openStore(config, 'read');
   try {
     const since = opts.since ? new Date(opts.since).toISOString() : undefined;
-    for (const row of store.audit.since(since)) {
+    for (const row of store.audit.since(since, opts.gemeente)) {
       opts.out(JSON.stringify({ ...row, detail: row.detail ? (JSON.parse(row.detail) as unknown) : null }));
     }
     return ExitCode.OK;
@@ -241,7 +317,7 @@ export function healthcheckCommand(config: Config, opts: { out: Out; check: 'liv
     const r = readiness(config, null, now);
     report = { ...r, problems: r.problems.map((p) => (p === 'no successful cycle yet' ? 'no database yet' : p)) };
   } else {
-    const store = Store.open(config.storage.path, config.municipality.code, undefined, { readonly: true });
+    const store = Store.open(config.storage.path, config.gemeenten[0]!.municipality.code, undefined, { readonly: true });
     try {
       report = readiness(config, store.cycles.lastSuccessful()?.finished_at, now);
     } finally {

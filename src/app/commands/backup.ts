@@ -37,7 +37,7 @@ export async function backupCommand(config: Config, opts: { out: string; force: 
     live.close();
   }
 
-  const checked = checkCopy(opts.out, config.municipality.code);
+  const checked = checkCopy(opts.out, config.gemeenten[0]!.municipality.code);
   if ('problem' in checked) {
     for (const f of copyFiles(opts.out)) rmSync(f, { force: true });
     throw new Error(`the backup copy failed its check and was removed: ${checked.problem}`);

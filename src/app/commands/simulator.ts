@@ -4,6 +4,7 @@
  * over mutual TLS, optionally adds activity every few seconds, and runs until
  * SIGINT or SIGTERM.
  */
+import type { GemeenteRegistry } from '../../simulator/access.js';
 import { readFileSync } from 'node:fs';
 import { commandHelp, parseCommandLine, UsageError, type CommandSpec } from './args.js';
 import { ExitCode } from '../exit-codes.js';
@@ -30,8 +31,19 @@ fault code and the rule for every request it refuses.`,
     'client-ca': { type: 'string', value: 'FILE', description: 'PEM of the root(s) client certificates must chain to' },
     port: { type: 'string', value: 'N', description: 'port to listen on (default 8443; 0 = any free port)' },
     host: { type: 'string', value: 'H', description: 'address to listen on (default 127.0.0.1; 0.0.0.0 in a container)' },
-    gemeente: { type: 'string', value: 'CODE', description: 'the gemeente the feed is for, four digits (default 0344)' },
+    gemeente: {
+      type: 'string',
+      value: 'CODE[=OIN]',
+      multiple: true,
+      description: 'a gemeente the feed is for, four digits (default 0344); repeat for a\nregional bureau. With =OIN: the OIN registered for it (REST: the\ncertificate\'s; Edukoppeling: the one in wsa:From); others get 403 / V403',
+    },
     oin: { type: 'string', value: 'OIN', description: 'only a client certificate with this OIN (subject\nserialNumber) may read the gemeente; others get 403' },
+    authorise: {
+      type: 'string',
+      value: 'CERT_OIN=CODE',
+      multiple: true,
+      description: "a certificate (by its OIN) DUO authorised for a gemeente: REST reads it,\nEdukoppeling may name the gemeente's OIN in wsa:From (a bureau's\ncertificate); the others are refused (403 / Client.EK0030)",
+    },
     seed: { type: 'string', value: 'N', description: 'seed for the generated data and volgnummer gaps (default 1)' },
     meldingen: { type: 'string', value: 'N', description: 'meldingen generated at start (default 25; 0 with --fixtures)' },
     fixtures: { type: 'string', value: 'FILE', description: 'JSON: an array of feed items or a page; loaded first, in\norder; invalid items are served as they are' },
@@ -95,10 +107,24 @@ export async function simulatorCommand(argv: string[], io: SimulatorCommandIo = 
       out(commandHelp(SIMULATOR_COMMAND));
       return ExitCode.OK;
     }
-    const gemeentecode = values.gemeente ?? '0344';
-    if (!/^[0-9]{4}$/.test(gemeentecode)) throw new UsageError(`--gemeente expects a CBS code of four digits, e.g. 0344, got "${gemeentecode}"`);
+    const gemeenten = (values.gemeente ?? ['0344']).map((given) => {
+      const [code = '', registered] = given.split('=');
+      if (!/^[0-9]{4}$/.test(code)) throw new UsageError(`--gemeente expects a CBS code of four digits, e.g. 0344, got "${given}"`);
+      if (registered !== undefined && !/^[0-9]{20}$/.test(registered)) throw new UsageError(`--gemeente ${code}=OIN expects an OIN of 20 digits, got "${registered}"`);
+      return { code, oin: registered };
+    });
+    if (new Set(gemeenten.map((g) => g.code)).size !== gemeenten.length) throw new UsageError('--gemeente: each gemeente once');
+    const gemeentecode = gemeenten[0]!.code;
     const oin = values.oin;
     if (oin !== undefined && !/^[0-9]{20}$/.test(oin)) throw new UsageError(`--oin expects an OIN of 20 digits, got "${oin}"`);
+    if (oin !== undefined && gemeenten.length > 1) throw new UsageError('--oin is for one gemeente; with several, give each its OIN as --gemeente CODE=OIN');
+    const authorisations = (values.authorise ?? []).map((given) => {
+      const [certificateOin = '', code = ''] = given.split('=');
+      if (!/^[0-9]{20}$/.test(certificateOin) || !gemeenten.some((g) => g.code === code)) {
+        throw new UsageError(`--authorise expects CERT_OIN=CODE with an OIN of 20 digits and a gemeente given with --gemeente, got "${given}"`);
+      }
+      return { certificateOin, code };
+    });
     const fixtures = values.fixtures;
     const tick = values.tick ?? '0';
     if (!/^[0-9]+(\.[0-9]+)?$/.test(tick)) throw new UsageError(`--tick expects a number of seconds (0 = off), got "${tick}"`);
@@ -120,8 +146,10 @@ export async function simulatorCommand(argv: string[], io: SimulatorCommandIo = 
         ...(soapPath !== undefined ? { path: soapPath } : {}),
         ...(duoOin !== undefined ? { duoOin } : {}),
         ...(values['signing-cert'] !== undefined ? { signer: { cert: readPem('signing-cert', values['signing-cert']), key: readPem('signing-key', values['signing-key']) } } : {}),
-        ...(actingFor.length > 0 ? { actingFor: { '*': actingFor } } : {}),
+        ...(actingFor.length > 0 || authorisations.length > 0 ? { actingFor: actingForOf(actingFor, authorisations, gemeenten) } : {}),
       },
+      gemeenten,
+      registry: registryOf(gemeenten, oin, authorisations),
       port: integer('port', values.port, 8443, 0, 65535),
       host: values.host ?? '127.0.0.1',
       gemeentecode,
@@ -148,7 +176,7 @@ export async function simulatorCommand(argv: string[], io: SimulatorCommandIo = 
 
   const logger = io.logger ?? createLogger({ base: { component: 'simulator' } });
   const feed = new SimulatedFeed({ seed: settings.seed });
-  const gen = new MeldingGenerator({ seed: settings.seed, gemeentecode: settings.gemeentecode });
+  const generators = settings.gemeenten.map((g, i) => new MeldingGenerator({ seed: settings.seed + i, gemeentecode: g.code }));
 
   let loaded = 0;
   if (settings.fixtures !== undefined) {
@@ -161,12 +189,14 @@ export async function simulatorCommand(argv: string[], io: SimulatorCommandIo = 
   }
   if (settings.meldingen > 0) {
     // New meldingen first, then some history on them, so the feed starts with a few changes and withdrawals.
-    advanceFeed(feed, gen, { nieuw: settings.meldingen, wijzigingen: 0, intrekkingen: 0 });
-    advanceFeed(feed, gen, {
-      nieuw: 0,
-      wijzigingen: Math.floor(settings.meldingen / 5),
-      intrekkingen: Math.floor(settings.meldingen / 12),
-    });
+    for (const gen of generators) advanceFeed(feed, gen, { nieuw: settings.meldingen, wijzigingen: 0, intrekkingen: 0 });
+    for (const gen of generators) {
+      advanceFeed(feed, gen, {
+        nieuw: 0,
+        wijzigingen: Math.floor(settings.meldingen / 5),
+        intrekkingen: Math.floor(settings.meldingen / 12),
+      });
+    }
   }
 
   let simulator;
@@ -180,7 +210,7 @@ export async function simulatorCommand(argv: string[], io: SimulatorCommandIo = 
       feed,
       protocol: settings.protocol,
       edukoppeling: settings.edukoppeling,
-      ...(settings.oin !== undefined ? { gemeenten: { [settings.gemeentecode]: { oin: settings.oin } } } : {}),
+      ...(settings.registry !== undefined ? { gemeenten: settings.registry } : {}),
       log: (event, fields) => logger.info(event, fields),
     });
   } catch (error) {
@@ -195,7 +225,8 @@ export async function simulatorCommand(argv: string[], io: SimulatorCommandIo = 
     port: simulator.port,
     protocol: settings.protocol,
     gemeentecode: settings.gemeentecode,
-    oinCheck: settings.oin !== undefined,
+    gemeenten: settings.gemeenten.map((g) => g.code),
+    oinCheck: settings.registry !== undefined,
     seed: settings.seed,
     fixtures: loaded,
     meldingen: feed.meldingen().length,
@@ -206,6 +237,7 @@ export async function simulatorCommand(argv: string[], io: SimulatorCommandIo = 
   let timer: NodeJS.Timeout | undefined;
   if (settings.tickSeconds > 0) {
     timer = setInterval(() => {
+      const gen = generators[Math.floor(generators[0]!.random.int(0, generators.length - 1))]!;
       const r = gen.random;
       const step = { nieuw: r.int(1, 3), wijzigingen: r.int(0, 2), intrekkingen: r.chance(0.3) ? 1 : 0 };
       advanceFeed(feed, gen, step);
@@ -231,4 +263,40 @@ export async function simulatorCommand(argv: string[], io: SimulatorCommandIo = 
   logger.info('simulator.stopped', { requests: feed.requests.length });
   logger.flush();
   return ExitCode.OK;
+}
+
+/**
+ * Which gemeenten ROD knows and who may read them: only when an OIN is
+ * registered somewhere (else every gemeente is open to every caller, as a
+ * quick demo wants).
+ */
+function registryOf(
+  gemeenten: readonly { code: string; oin?: string }[],
+  oin: string | undefined,
+  authorisations: readonly { certificateOin: string; code: string }[],
+): GemeenteRegistry | undefined {
+  if (oin === undefined && gemeenten.every((g) => g.oin === undefined) && authorisations.length === 0) return undefined;
+  return Object.fromEntries(
+    gemeenten.map((g) => [
+      g.code,
+      {
+        oin: g.oin ?? oin,
+        certificates: authorisations.filter((a) => a.code === g.code).map((a) => a.certificateOin),
+      },
+    ]),
+  );
+}
+
+/** Edukoppeling: the From OINs each certificate may name, from --acting-for (any certificate) and --authorise. */
+function actingForOf(
+  any: readonly string[],
+  authorisations: readonly { certificateOin: string; code: string }[],
+  gemeenten: readonly { code: string; oin?: string }[],
+): Record<string, string[]> {
+  const map: Record<string, string[]> = any.length > 0 ? { '*': [...any] } : {};
+  for (const a of authorisations) {
+    const fromOin = gemeenten.find((g) => g.code === a.code)?.oin;
+    if (fromOin !== undefined) (map[a.certificateOin] ??= []).push(fromOin);
+  }
+  return map;
 }

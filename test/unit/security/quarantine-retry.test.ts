@@ -22,9 +22,9 @@ describe('quarantine retry', () => {
   it('keeps one record and one alert for an item that keeps failing (3 retries)', () => {
     const config = testConfig({ pki, dir });
     const foreign = { ...new MeldingGenerator({ seed: 3, gemeentecode: '0363' }).nieuweMelding(), volgnummer: 5 };
-    const store = Store.open(config.storage.path, config.municipality.code);
+    const store = Store.open(config.storage.path, config.gemeenten[0]!.municipality.code);
     try {
-      const ctx = { store, config, log: silentLogger, now: () => new Date(), cycleId: null, forwardMail: true };
+      const ctx = { store, config, gemeente: config.gemeenten[0]!, log: silentLogger, now: () => new Date(), cycleId: null, forwardMail: true };
       ingestPage(ctx, { items: [{ value: foreign, raw: JSON.stringify(foreign) }], volgnummerTot: 5 }, 0);
     } finally {
       store.close();
@@ -34,7 +34,7 @@ describe('quarantine retry', () => {
     for (let i = 0; i < 3; i++) quarantineRetryCommand(config, { out: (line) => said.push(line) });
     expect(said.at(-1)).toContain('reprocessed 0 record(s); 1 still fail');
 
-    const after = Store.open(config.storage.path, config.municipality.code);
+    const after = Store.open(config.storage.path, config.gemeenten[0]!.municipality.code);
     try {
       const rows = after.quarantine.list('all');
       expect(rows).toHaveLength(1);

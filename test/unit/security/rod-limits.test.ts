@@ -177,23 +177,23 @@ describe('limits on what ROD sends', () => {
 
   it('quarantines an item with an absurd number, and stores the rest of the page', () => {
     const config = testConfig({ pki, dir });
-    const generator = new MeldingGenerator({ seed: 11, gemeentecode: config.municipality.code });
+    const generator = new MeldingGenerator({ seed: 11, gemeentecode: config.gemeenten[0]!.municipality.code });
     const good = { ...generator.nieuweMelding(), volgnummer: 1 };
     const hours = { ...generator.nieuweMelding(), volgnummer: 2, aantalUrenVerzuim: 1e300 };
     const huisnummer = { ...generator.nieuweMelding(), volgnummer: 3 };
     huisnummer.leerling = { ...huisnummer.leerling, adres: { straatnaam: 'Lange Nieuwstraat', huisnummer: 1e12, postcode: '3512PA', woonplaats: 'Utrecht' } };
     const volgnummer = { ...generator.nieuweMelding(), volgnummer: Number.MAX_SAFE_INTEGER + 2 };
-    const store = Store.open(config.storage.path, config.municipality.code);
+    const store = Store.open(config.storage.path, config.gemeenten[0]!.municipality.code);
     try {
       const items = [good, hours, huisnummer, volgnummer].map((value) => ({ value, raw: JSON.stringify(value) }));
-      const counts = ingestPage({ store, config, log: silentLogger, now: () => new Date(), cycleId: null, forwardMail: true }, { items, volgnummerTot: 3 }, 0);
+      const counts = ingestPage({ store, config, gemeente: config.gemeenten[0]!, log: silentLogger, now: () => new Date(), cycleId: null, forwardMail: true }, { items, volgnummerTot: 3 }, 0);
       expect(counts).toMatchObject({ processed: 1, quarantined: 3 });
       expect(store.quarantine.list('open').map((r) => r.reason)).toEqual([
         expect.stringContaining('aantalUrenVerzuim'),
         expect.stringContaining('leerling.adres.huisnummer'),
         expect.stringContaining('volgnummer'),
       ]);
-      expect(store.meldingen.get(good.meldingsnummer)).toBeDefined();
+      expect(store.meldingen.get('0344', good.meldingsnummer)).toBeDefined();
     } finally {
       store.close();
     }

@@ -127,7 +127,7 @@ describe('audit log', () => {
     const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'verzuim-relay-audit-')), 'relay.db');
     const v1 = new Database(file);
     v1.exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
-    v1.exec(MIGRATIONS.find((m) => m.version === 1)!.sql);
+    v1.exec(MIGRATIONS.find((m) => m.version === 1)!.sql as string);
     v1.prepare(`INSERT INTO schema_migrations VALUES (1, 'initial', ?)`).run(NOW.toISOString());
     const old = new Store(v1, '0344', () => NOW);
     for (let i = 0; i < 3; i++) old.audit.append({ event: 'cycle.started', outcome: 'info', cycleId: i });
@@ -136,7 +136,10 @@ describe('audit log', () => {
     expect(existsSync(auditHeadFile(file))).toBe(false);
 
     const store = openStore(file);
-    expect(store.db.prepare('SELECT * FROM audit_log ORDER BY id').all()).toEqual(before);
+    // Migration 6 adds a gemeentecode column; the rows written before it keep none (and their hashes).
+    const after = store.db.prepare('SELECT * FROM audit_log ORDER BY id').all() as { gemeentecode: string | null }[];
+    expect(after.map(({ gemeentecode: _code, ...row }) => row)).toEqual(before);
+    expect(after.every((row) => row.gemeentecode === null)).toBe(true);
     expect(store.audit.verify()).toEqual({ rows: 3, brokenAt: null });
     expect(() => store.db.prepare('DELETE FROM audit_log').run()).toThrow(/append-only/);
   });

@@ -38,8 +38,8 @@ function melding(mark: string, volgnummer: number, status: string): Verzuimmeldi
 
 function store(s: Store, m: Verzuimmelding, outcome: 'processed' | 'stale', at: Date): number {
   return s.transaction(() => {
-    const id = s.meldingen.recordMutation(m, JSON.stringify(m), outcome, 1, at);
-    if (outcome === 'processed') s.meldingen.save(m, id, [], at);
+    const id = s.meldingen.recordMutation('0344', m, JSON.stringify(m), outcome, 1, at);
+    if (outcome === 'processed') s.meldingen.save('0344', m, id, [], at);
     return id;
   });
 }
@@ -99,11 +99,11 @@ describe('retention purge', () => {
     const { store: s } = openStore();
     const own = melding('Delta', 1, 'GEREGISTREERD');
     const foreign = { ...melding('Epsilon', 1, 'GEREGISTREERD'), gemeentecode: '0363' };
-    s.quarantine.add({ value: own, raw: JSON.stringify(own) }, 'instelling.instellingscode: missing', CLOSED_AT);
-    s.quarantine.add({ value: foreign, raw: JSON.stringify(foreign) }, "gemeentecode 0363 is not this municipality's (0344)", CLOSED_AT);
+    s.quarantine.add('0344', { value: own, raw: JSON.stringify(own) }, 'instelling.instellingscode: missing', CLOSED_AT);
+    s.quarantine.add('0344', { value: foreign, raw: JSON.stringify(foreign) }, "gemeentecode 0363 is not this municipality's (0344)", CLOSED_AT);
 
-    expect(purgeExpired(s.db, 730, new Date(CLOSED_AT.getTime() + 29 * DAY), { quarantineDays: 30, gemeentecode: '0344' }).quarantine).toBe(0);
-    expect(purgeExpired(s.db, 730, new Date(CLOSED_AT.getTime() + 31 * DAY), { quarantineDays: 30, gemeentecode: '0344' }).quarantine).toBe(1);
+    expect(purgeExpired(s.db, 730, new Date(CLOSED_AT.getTime() + 29 * DAY), { quarantineDays: 30 }).quarantine).toBe(0);
+    expect(purgeExpired(s.db, 730, new Date(CLOSED_AT.getTime() + 31 * DAY), { quarantineDays: 30 }).quarantine).toBe(1);
     const payloads = s.quarantine.list('all').map((r) => [r.gemeentecode, r.payload.includes('Zwaantje')]);
     expect(payloads).toEqual([
       ['0344', true],
