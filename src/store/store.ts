@@ -1,5 +1,6 @@
 /** Everything the relay keeps, behind one handle. */
 import { AuditLog, type AuditLogOptions } from '../audit/audit-log.js';
+import { CertificateRollover } from './certificate-rollover.js';
 import { FeedCursor } from './cursor.js';
 import { Cycles } from './cycles.js';
 import { openDatabase, type Db } from './database.js';
@@ -16,6 +17,7 @@ export class Store {
   readonly audit: AuditLog;
   readonly cycles: Cycles;
   readonly statusReports: StatusReports;
+  readonly certificateRollover: CertificateRollover;
 
   constructor(
     readonly db: Db,
@@ -30,6 +32,7 @@ export class Store {
     this.quarantine = new Quarantine(db);
     this.cycles = new Cycles(db);
     this.statusReports = new StatusReports(db);
+    this.certificateRollover = new CertificateRollover(db);
   }
 
   /** `readonly`: for the commands that only look; never writes, never migrates. */
