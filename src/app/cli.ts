@@ -88,7 +88,7 @@ const COMMANDS: Command[] = [
       logWarnings(log, warnings);
       const relay = openRelay(c, log);
       try {
-        await createCertificateWatch(c, relay.store, log)();
+        await createCertificateWatch(c, relay.store, log, undefined, relay.rollover)();
         const result = await runCycle({ config: c, store: relay.store, rod: relay.rod, sender: relay.sender, log });
         return result.outcome === 'ok' ? ExitCode.OK : ExitCode.CYCLE_INCOMPLETE;
       } finally {

@@ -121,7 +121,7 @@ export async function runDaemon(config: Config, log: Logger, options: { signals?
       });
   };
 
-  const certCheck = createCertificateWatch(config, store, log);
+  const certCheck = createCertificateWatch(config, store, log, undefined, relay.rollover);
   await certCheck().catch((err: Error) => log.error('cert.check-failed', { error: err.message }));
   const schedule = new Cron(config.schedule.cron, { timezone: config.schedule.timezone }, cycle);
   const daily = new Cron('0 7 * * *', { timezone: config.schedule.timezone }, () => {

@@ -4,7 +4,8 @@
  * sender built. Shared by `run`, `once` and the demo.
  */
 import type { Config } from '../config/schema.js';
-import { loadClientCredentials, verifyServerChain } from '../certs/credentials.js';
+import { verifyServerChain } from '../certs/credentials.js';
+import { CertificateRolloverControl, inspectCertificates, startingCertificate } from './certificate-rollover.js';
 import type { ClientCredentials } from '../certs/credentials.js';
 import type { Logger } from '../observability/log.js';
 import { createSmtpSender, type MailSender } from '../mail/smtp.js';
@@ -26,7 +27,10 @@ export interface Relay {
   store: Store;
   rod: RodTransport;
   sender: MailSender;
+  /** The certificate presented at start (rollover.credentials: the one presented now). */
   credentials: ClientCredentials;
+  /** tls.next: the probe, the switch; give it to createCertificateWatch. */
+  rollover: CertificateRolloverControl;
   /** The single-writer lease, held until close(). */
   lease: WriterLease;
   close(): Promise<void>;
@@ -47,17 +51,28 @@ export interface OpenRelayOptions {
  */
 export function openRelay(config: Config, log: Logger, options: OpenRelayOptions = {}): Relay {
   const now = options.now ?? (() => new Date());
-  const credentials = loadClientCredentials(config.tls, config.municipality.oin, now());
+  // tls and tls.next; which one is used depends on a switch stored in the database. Without tls.next
+  // an unusable certificate is refused before the database is touched, as always.
+  const certificates = inspectCertificates(config, now());
+  if (!certificates.next) startingCertificate(certificates, undefined);
+
+  const store = Store.open(config.storage.path, config.municipality.code, now, {
+    onAuditHeadError: (err) => log.error('audit.head-failed', { error: err.message }, `the audit log's head file could not be written; check the storage volume`),
+  });
+  let start: ReturnType<typeof startingCertificate>;
+  try {
+    start = startingCertificate(certificates, store.certificateRollover.get().inUseSha256);
+  } catch (err) {
+    store.db.close();
+    throw err;
+  }
+  const credentials = start.certificate.credentials!;
   const { report } = credentials;
   for (const warning of report.warnings) {
     if (warning.code === KEY_PERMISSIONS) log.warn('cert.key-permissions', { file: warning.file, advice: warning.advice }, warning.message);
     else log.warn('cert.warning', { code: warning.code, message: warning.message, advice: warning.advice });
   }
-  log.info('cert.loaded', { hierarchy: report.hierarchy, rootKnown: report.rootKnown, oin: report.oin, daysLeft: report.daysLeft, notAfter: report.notAfter });
-
-  const store = Store.open(config.storage.path, config.municipality.code, now, {
-    onAuditHeadError: (err) => log.error('audit.head-failed', { error: err.message }, `the audit log's head file could not be written; check the storage volume`),
-  });
+  log.info('cert.loaded', { hierarchy: report.hierarchy, rootKnown: report.rootKnown, oin: report.oin, daysLeft: report.daysLeft, notAfter: report.notAfter, inUse: start.certificate.key, next: certificates.next !== undefined });
   // Before anything is written (the audit check, resumeInterrupted below would
   // requeue the mail another relay is sending): one writer at a time. A
   // failure further on ends the process, whose dead pid frees the lease.
@@ -79,14 +94,19 @@ export function openRelay(config: Config, log: Logger, options: OpenRelayOptions
   const interrupted = store.outbox.resumeInterrupted();
   if (interrupted > 0) log.warn('outbox.resumed', { mails: interrupted }, 'mails interrupted by a stop are sent again (same Message-ID)');
 
-  const tls: RodTls = {
-    certPem: credentials.certPem,
-    keyPem: credentials.keyPem,
-    anchorsPem: credentials.anchorsPem,
-    checkServerChain: (chain) =>
-      verifyServerChain(chain, credentials.anchors, config.tls.allowUnknownRoots, now()).map((p) => `${p.message} ${p.advice}`.trim()),
-  };
-  const rod = createTransport(config, tls, log, now, options.signal);
+  const tls = (c: ClientCredentials): RodTls => ({
+    certPem: c.certPem,
+    keyPem: c.keyPem,
+    anchorsPem: c.anchorsPem,
+    checkServerChain: (chain) => verifyServerChain(chain, c.anchors, config.tls.allowUnknownRoots, now()).map((p) => `${p.message} ${p.advice}`.trim()),
+  });
+  const rollover = new CertificateRolloverControl(
+    { config, store, log, now, transportFor: (c) => createTransport(config, tls(c), log, now, options.signal) },
+    certificates,
+    start,
+  );
+  rollover.started();
+  const rod = rollover.attach(createTransport(config, tls(credentials), log, now, options.signal));
   const sender = createSmtpSender(config.smtp);
   return {
     config,
@@ -94,6 +114,7 @@ export function openRelay(config: Config, log: Logger, options: OpenRelayOptions
     rod,
     sender,
     credentials,
+    rollover,
     lease,
     async close() {
       sender.close();

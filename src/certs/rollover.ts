@@ -102,3 +102,53 @@ export function decideRollover(input: RolloverInput): RolloverDecision {
 export function onlyExpired(problemCodes: readonly string[]): boolean {
   return problemCodes.length > 0 && problemCodes.every((code) => code === 'CERT_EXPIRED');
 }
+
+/**
+ * Which step of the renewal is next, for the expiry warnings: a warning that says what to do now
+ * rather than only how many days are left. Pure; the relay knows tls.next and the last probe.
+ *
+ * | step            | when                                                   |
+ * | --------------- | ------------------------------------------------------ |
+ * | request         | no tls.next configured                                 |
+ * | fix-next        | tls.next configured but not usable                     |
+ * | bundle-and-wait | tls.next usable, not (yet) accepted by ROD             |
+ */
+export type RenewalStep = 'request' | 'fix-next' | 'bundle-and-wait';
+
+export function renewalStep(next: RolloverCertificate | undefined): RenewalStep {
+  if (!next) return 'request';
+  return next.usable ? 'bundle-and-wait' : 'fix-next';
+}
+
+/** The step in words: English for the log, Dutch for the mail to the alert address. */
+export const RENEWAL_STEPS: Record<RenewalStep, { log: string; mail: { title: string; advice: string[] } }> = {
+  request: {
+    log: 'next step: request the new certificate (`verzuim-relay cert request --out DIR`, send DIR/client.csr to your TSP for a G4 Private G-TLS certificate); then configure it as tls.next and send `verzuim-relay cert bundle --next --out DIR` to DUO',
+    mail: {
+      title: 'een nieuw certificaat aanvragen',
+      advice: [
+        'Maak een sleutel en aanvraag: verzuim-relay cert request --out MAP (met --kvk en --cn), en stuur MAP/client.csr naar uw TSP voor een PKIoverheid G4 Private G-TLS-certificaat.',
+        'Zodra de TSP het certificaat levert: zet het met de sleutel onder tls.next in de configuratie en controleer met: verzuim-relay cert check',
+        'Stuur het daarna naar DUO: verzuim-relay cert bundle --next --out MAP. De relay stapt zelf over zodra DUO het geregistreerd heeft.',
+      ],
+    },
+  },
+  'fix-next': {
+    log: 'next step: tls.next is configured but not usable; `verzuim-relay cert check` says why',
+    mail: {
+      title: 'het nieuwe certificaat (tls.next) in orde maken',
+      advice: ['Het nieuwe certificaat onder tls.next is niet bruikbaar. verzuim-relay cert check zegt waarom en wat te doen.'],
+    },
+  },
+  'bundle-and-wait': {
+    log: 'next step: send the certificate in tls.next to DUO (`verzuim-relay cert bundle --next --out DIR`) if not done yet, then wait for DUO: the relay switches by itself once ROD accepts it',
+    mail: {
+      title: 'het nieuwe certificaat bij DUO laten registreren en wachten',
+      advice: [
+        'Het nieuwe certificaat staat onder tls.next, maar ROD accepteert het nog niet.',
+        'Nog niet naar DUO gestuurd? Maak de zip met: verzuim-relay cert bundle --next --out MAP en mail die naar DUO.',
+        'Daarna hoeft u niets te doen: de relay vraagt ROD dagelijks met het nieuwe certificaat en stapt zelf over zodra DUO het geregistreerd heeft. Duurt het te lang, neem dan contact op met DUO.',
+      ],
+    },
+  },
+};

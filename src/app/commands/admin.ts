@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Config } from '../../config/schema.js';
-import { inspectClientCertificate } from '../../certs/inspect.js';
+import { certificateInUse, inspectCertificates } from '../certificate-rollover.js';
 import { ingestItem, emptyIngestCounts, retryFailed } from '../../feed/ingest.js';
 import { silentLogger } from '../../observability/log.js';
 import { cleanOutsideText } from '../../observability/outside-text.js';
@@ -43,7 +43,11 @@ function shownCycle<T extends { error?: string | null }>(cycle: T | undefined): 
 export function statusCommand(config: Config, opts: { json: boolean; out: Out }): number {
   const store = openStore(config, 'read');
   try {
-    const report = inspectClientCertificate(config.tls, config.municipality.oin);
+    const certificates = inspectCertificates(config, new Date());
+    const rollover = store.certificateRollover.get();
+    const inUse = certificateInUse(certificates, rollover.inUseSha256);
+    const report = inUse.report;
+    const next = certificates.next;
     const status = {
       gemeentecode: config.municipality.code,
       lastCycle: shownCycle(store.cycles.last()),
@@ -52,7 +56,25 @@ export function statusCommand(config: Config, opts: { json: boolean; out: Out })
       meldingenPerStatus: store.meldingen.countByStatus(),
       mail: store.outbox.countByState(),
       quarantineOpen: store.quarantine.countOpen(),
-      certificate: { usable: report.usable, hierarchy: report.hierarchy, daysLeft: report.daysLeft ?? null, notAfter: report.notAfter ?? null },
+      certificate: {
+        usable: report.usable,
+        hierarchy: report.hierarchy,
+        daysLeft: report.daysLeft ?? null,
+        notAfter: report.notAfter ?? null,
+        inUse: inUse.key,
+        sha256: report.leaf?.sha256 ?? null,
+        switchedAt: inUse.key === 'tls.next' ? (rollover.switchedAt ?? null) : null,
+        switchReason: inUse.key === 'tls.next' ? (rollover.switchReason ?? null) : null,
+        next: next
+          ? {
+              usable: next.report.usable,
+              hierarchy: next.report.hierarchy,
+              sha256: next.report.leaf?.sha256 ?? null,
+              notAfter: next.report.notAfter ?? null,
+              lastProbe: rollover.probedSha256 !== undefined && rollover.probedSha256 === next.report.leaf?.sha256 ? { at: rollover.probedAt ?? null, result: rollover.probeOutcome ?? null } : null,
+            }
+          : null,
+      },
     };
     if (opts.json) {
       opts.out(JSON.stringify(status, null, 2));
@@ -68,7 +90,12 @@ export function statusCommand(config: Config, opts: { json: boolean; out: Out })
         `meldingen:         ${Object.entries(status.meldingenPerStatus).map(([s, n]) => `${s} ${n}`).join(', ') || 'none'}`,
         `mail:              ${MAIL_STATES.map((state) => `${state} ${status.mail[state]}`).join(', ')}`,
         `quarantine:        ${status.quarantineOpen} open`,
-        `certificate:       ${report.usable ? 'usable' : 'NOT USABLE (verzuim-relay cert check)'}, ${report.hierarchy}, ${report.daysLeft ?? '?'} days left (until ${report.notAfter ?? '?'})`,
+        `certificate:       ${inUse.key}${status.certificate.switchedAt ? ` (switched ${status.certificate.switchedAt}, ${status.certificate.switchReason})` : ''}: ${report.usable ? 'usable' : 'NOT USABLE (verzuim-relay cert check)'}, ${report.hierarchy}, ${report.daysLeft ?? '?'} days left (until ${report.notAfter ?? '?'})`,
+        ...(next && inUse.key === 'tls'
+          ? [
+              `next certificate:  tls.next: ${next.report.usable ? 'usable' : 'NOT USABLE (verzuim-relay cert check)'}, ${next.report.hierarchy}, ${status.certificate.next?.lastProbe ? `ROD ${status.certificate.next.lastProbe.result === 'accepted' ? 'accepted it' : status.certificate.next.lastProbe.result === 'unregistered' ? 'does not accept it yet (DUO has not registered it)' : 'could not be asked'} at ${status.certificate.next.lastProbe.at}` : 'not asked yet'}`,
+            ]
+          : []),
       ].join('\n'),
     );
     return ExitCode.OK;

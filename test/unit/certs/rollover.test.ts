@@ -2,7 +2,7 @@
  * The rollover decision, one test per row of its table (src/certs/rollover.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { decideRollover, onlyExpired, type RolloverCertificate } from '../../../src/certs/rollover.js';
+import { decideRollover, onlyExpired, renewalStep, type RolloverCertificate } from '../../../src/certs/rollover.js';
 
 const current: RolloverCertificate = { sha256: 'aa'.repeat(32), usable: true, expired: false };
 const next: RolloverCertificate = { sha256: 'bb'.repeat(32), usable: true, expired: false };
@@ -85,4 +85,10 @@ describe('onlyExpired', () => {
     expect(onlyExpired(['CERT_EXPIRED', 'KEY_MISMATCH'])).toBe(false);
     expect(onlyExpired([])).toBe(false);
   });
+});
+
+describe('renewalStep', () => {
+  it('request: no tls.next yet', () => expect(renewalStep(undefined)).toBe('request'));
+  it('fix-next: tls.next is not usable', () => expect(renewalStep(broken(next))).toBe('fix-next'));
+  it('bundle-and-wait: tls.next is usable but not accepted yet', () => expect(renewalStep(next)).toBe('bundle-and-wait'));
 });
