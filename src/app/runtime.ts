@@ -94,10 +94,13 @@ export function openRelay(config: Config, log: Logger, options: OpenRelayOptions
   const interrupted = store.outbox.resumeInterrupted();
   if (interrupted > 0) log.warn('outbox.resumed', { mails: interrupted }, 'mails interrupted by a stop are sent again (same Message-ID)');
 
+  // During a move from G1 to G4, DUO's signing certificate may come from the hierarchy of either.
+  const bothChains = [certificates.current, certificates.next].flatMap((c) => (c?.credentials ? [c.credentials.certPem] : [])).join('');
   const tls = (c: ClientCredentials): RodTls => ({
     certPem: c.certPem,
     keyPem: c.keyPem,
     anchorsPem: c.anchorsPem,
+    intermediatesPem: bothChains,
     checkServerChain: (chain) => verifyServerChain(chain, c.anchors, config.tls.allowUnknownRoots, now()).map((p) => `${p.message} ${p.advice}`.trim()),
   });
   const rollover = new CertificateRolloverControl(

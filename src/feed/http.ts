@@ -29,6 +29,11 @@ export interface RodTls {
   keyPem: string;
   /** The configured trust anchors only; the system store is never consulted. */
   anchorsPem: string;
+  /**
+   * CA certificates from the other configured client chain (tls.next during a renewal), which may
+   * complete a chain the peer presents without its intermediates; never trusted as anchors.
+   */
+  intermediatesPem?: string;
   /** Extra judgement of the server chain (hierarchy, known root); returns problems, empty when fine. */
   checkServerChain?: (chainLeafFirst: X509Certificate[]) => string[];
 }

@@ -96,8 +96,9 @@ export class EdukoppelingTransport implements RodTransport {
   private signingMaterial(credentials: RodCredentials): { certificate: X509Certificate; key: KeyObject; intermediates: X509Certificate[] } {
     const chain = certificatesIn(credentials.certPem);
     if (!chain[0]) throw new RodError('tls', 'no client certificate to sign Edukoppeling messages with');
-    // The anchors file and our own chain: a PKIoverheid TSP CA is often the same on both sides.
-    return { certificate: chain[0], key: pkcs1SigningKey(createPrivateKey(credentials.keyPem)), intermediates: [...chain.slice(1), ...this.anchors] };
+    // The anchors file and our own chains (tls and tls.next): a PKIoverheid TSP CA is often the same on both sides.
+    const others = certificatesIn(this.options.tls.intermediatesPem ?? '').filter((c) => c.ca);
+    return { certificate: chain[0], key: pkcs1SigningKey(createPrivateKey(credentials.keyPem)), intermediates: [...chain.slice(1), ...others, ...this.anchors] };
   }
 
   /** opvragen_verzuimmutaties after `vanaf` (exclusive): each verified verzuimmelding element is one item. */
