@@ -54,7 +54,7 @@ export class CertificateRegistry {
     const later = registration.later;
     if (later) {
       this.timer = setTimeout(() => {
-        if (later.dropOthers) this.registered.clear();
+        if (later.dropOthers) for (const fingerprint of [...this.registered]) this.unregister(fingerprint);
         for (const fingerprint of later.fingerprints) this.register(fingerprint);
       }, later.afterSeconds * 1000);
       this.timer.unref();
