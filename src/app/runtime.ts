@@ -25,7 +25,10 @@ import { LEASE_STALE_AFTER_SECONDS, WriterLease } from '../store/lease.js';
 export interface Relay {
   config: Config;
   store: Store;
+  /** The transport, with the rollover's retry of an unregistered refusal with tls.next (CertificateRolloverControl.attach). */
   rod: RodTransport;
+  /** The transport rod.protocol names, as built. */
+  transport: RodTransport;
   sender: MailSender;
   /** The certificate presented at start (rollover.credentials: the one presented now). */
   credentials: ClientCredentials;
@@ -109,12 +112,14 @@ export function openRelay(config: Config, log: Logger, options: OpenRelayOptions
     start,
   );
   rollover.started();
-  const rod = rollover.attach(createTransport(config, tls(credentials), log, now, options.signal));
+  const transport = createTransport(config, tls(credentials), log, now, options.signal);
+  const rod = rollover.attach(transport);
   const sender = createSmtpSender(config.smtp);
   return {
     config,
     store,
     rod,
+    transport,
     sender,
     credentials,
     rollover,
