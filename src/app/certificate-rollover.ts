@@ -114,6 +114,11 @@ export class CertificateRolloverControl {
     return this.inUse.key;
   }
 
+  /** The tls section of the certificate in use (tls, or tls.next after a switch). */
+  get inUseTls(): TlsConfig {
+    return this.inUse.tls;
+  }
+
   /** The report of the certificate in use, for the expiry watch. */
   get inUseReport(): CertificateReport {
     return this.inUse.report;

@@ -73,7 +73,7 @@ export async function runDaemon(config: Config, log: Logger, options: { signals?
       () => {
         // The certificate files are read at most every five minutes, not on every scrape.
         if (!certificate || Date.now() - certificate.at > 300_000) {
-          certificate = { at: Date.now(), daysLeft: inspectClientCertificate(config.tls, config.municipality.oin).daysLeft ?? null };
+          certificate = { at: Date.now(), daysLeft: inspectClientCertificate(relay.rollover.inUseTls, config.municipality.oin).daysLeft ?? null };
         }
         const last = store.cycles.lastSuccessful()?.finished_at;
         return {
