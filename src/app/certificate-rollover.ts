@@ -165,12 +165,13 @@ export class CertificateRolloverControl {
     const decision = decide(this.certificates, this.stored());
     if (decision.switch) return this.switchTo(decision.switch);
     const want = decision.use === 'next' && this.certificates.next ? this.certificates.next : this.certificates.current;
-    if (want.report.leaf?.sha256 === this.inUse.report.leaf?.sha256) {
-      this.inUse = { ...want, credentials: this.inUse.credentials! }; // today's report, the credentials already presented
-    } else if (want.credentials) {
-      // Back to tls when a switched-to tls.next became unusable (decideRollover row 3), or files replaced under a running relay.
+    if (want.key !== this.inUse.key && want.credentials) {
+      // Back to tls when a switched-to tls.next became unusable (decideRollover row 3).
       this.transport?.useCredentials(want.credentials);
       this.inUse = want;
+    } else if (want.key === this.inUse.key && want.report.leaf?.sha256 === this.inUse.report.leaf?.sha256) {
+      // Today's report for the expiry watch; the credentials stay those presented since start or the switch.
+      this.inUse = { ...want, credentials: this.inUse.credentials! };
     }
     this.notify(decision);
     if (decision.probe) await this.probeAndDecide('probe');
