@@ -135,6 +135,7 @@ export class CertificateRolloverControl {
   attach(transport: RodTransport): RodTransport {
     this.transport = transport;
     const retried = async <T>(call: () => Promise<T>): Promise<T> => {
+      this.switchIfExpired();
       try {
         return await call();
       } catch (err) {
@@ -175,6 +176,26 @@ export class CertificateRolloverControl {
     }
     this.notify(decision);
     if (decision.probe) await this.probeAndDecide('probe');
+  }
+
+  /**
+   * Before each request: the current certificate (or a CA in its chain) may have expired since the
+   * last check, at any hour; ROD would refuse it in the TLS handshake. The dates are in the reports
+   * already, so this costs no file reading.
+   */
+  private switchIfExpired(): void {
+    const { current, next } = this.certificates;
+    if (this.inUse.key !== 'tls' || !next) return;
+    const now = this.deps.now().getTime();
+    const ends = [current.report.notAfter, current.report.chainEndsAt?.notAfter].filter((d): d is string => d !== undefined).map(Date.parse);
+    if (ends.length === 0 || Math.min(...ends) > now) return;
+    const nextUsable = next.credentials !== undefined && (next.report.notAfter === undefined || Date.parse(next.report.notAfter) > now);
+    const decision = decideRollover({
+      current: { ...asRollover(current), usable: false, expired: true },
+      next: { ...asRollover(next), usable: nextUsable },
+      ...(this.stored() !== undefined ? { stored: this.stored()! } : {}),
+    });
+    if (decision.switch) this.switchTo(decision.switch);
   }
 
   /** The current certificate was refused as unregistered: true when tls.next was accepted and is now in use. */
