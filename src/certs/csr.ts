@@ -11,9 +11,7 @@
  */
 import { createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
 import { x509 } from './peculiar.js';
-
-export const OID_ORGANIZATION_IDENTIFIER = '2.5.4.97';
-export const OID_SERIAL_NUMBER = '2.5.4.5';
+import { OID } from './x509-fields.js';
 
 export interface CsrSubject {
   /** O, e.g. "Gemeente Utrecht". */
@@ -69,8 +67,8 @@ export async function createCsr(request: CsrRequest): Promise<GeneratedCsr> {
   const name = new x509.Name([
     { C: [{ printableString: 'NL' }] },
     { O: [{ utf8String: request.organisation }] },
-    { [OID_ORGANIZATION_IDENTIFIER]: [{ utf8String: `NTRNL-${request.kvk}` }] },
-    { [OID_SERIAL_NUMBER]: [{ printableString: request.oin }] },
+    { [OID.organizationIdentifier]: [{ utf8String: `NTRNL-${request.kvk}` }] },
+    { [OID.serialNumber]: [{ printableString: request.oin }] },
     { CN: [{ utf8String: request.commonName }] },
   ]);
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name, keys: keys as unknown as Parameters<typeof x509.Pkcs10CertificateRequestGenerator.create>[0]['keys'], signingAlgorithm: SIGNING }, provider);
@@ -109,8 +107,8 @@ export async function readCsr(pem: string): Promise<CsrFacts> {
   };
   set('country', field('C'));
   set('organisation', field('O'));
-  set('organizationIdentifier', field(OID_ORGANIZATION_IDENTIFIER));
-  set('serialNumber', field(OID_SERIAL_NUMBER));
+  set('organizationIdentifier', field(OID.organizationIdentifier));
+  set('serialNumber', field(OID.serialNumber));
   set('commonName', field('CN'));
   return facts;
 }
