@@ -14,8 +14,7 @@
 import { Cron } from 'croner';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
-import { inspectClientCertificate } from '../certs/inspect.js';
-import { nextTls } from '../config/schema.js';
+import { certificateInUse, inspectCertificates } from './certificate-rollover.js';
 
 /** How often `run` writes its heartbeat. */
 export const HEARTBEAT_SECONDS = 30;
@@ -90,11 +89,8 @@ export function readiness(config: Config, lastSuccessfulAt: string | null | unde
   else if (now.getTime() - Date.parse(lastSuccessfulAt) > allowed) {
     problems.push(`last successful cycle at ${lastSuccessfulAt}, longer ago than ${Math.round(allowed / 60_000)} minutes`);
   }
-  // During a renewal the relay uses tls.next once tls is past use (app/certificate-rollover.ts).
-  const current = inspectClientCertificate(config.tls, config.municipality.oin, now);
-  const nextConfig = current.usable ? undefined : nextTls(config.tls);
-  const next = nextConfig ? inspectClientCertificate(nextConfig, config.municipality.oin, now) : undefined;
-  const report = next?.usable ? next : current;
+  // During a renewal the relay uses tls.next once tls expired (app/certificate-rollover.ts).
+  const report = certificateInUse(inspectCertificates(config, now), undefined).report;
   if (!report.usable) problems.push(`certificate not usable: ${report.problems.map((p) => p.code).join(', ')}`);
   return {
     check: 'readiness',
