@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { CertificateError } from '../certs/read.js';
-import { certBundleCommand, certCheckCommand } from './commands/cert.js';
+import { certBundleCommand, certCheckCommand, certRequestCommand } from './commands/cert.js';
 import { ConfigError, checkReferencedFiles, loadConfig, type ConfigWarning, type LoadedConfig } from '../config/load.js';
 import { certificateOin, configSchema } from '../config/schema.js';
 import { MAIL_STATES, type MailState } from '../store/mail-states.js';
@@ -111,7 +111,7 @@ const COMMANDS: Command[] = [
       try {
         const relay = openRelay(c, log, { signal: stop.signal, onLeaseLost: () => onSignal('lease.lost') });
         try {
-          await createCertificateWatch(c, relay.store, log)();
+          await createCertificateWatch(c, relay.store, log, undefined, relay.rollover)();
           const result = await runCycle({ config: c, store: relay.store, rod: relay.rodFor, sender: relay.sender, log, signal: stop.signal });
           return result.outcome === 'ok' && !stop.signal.aborted ? ExitCode.OK : ExitCode.CYCLE_INCOMPLETE;
         } finally {
@@ -165,11 +165,58 @@ const COMMANDS: Command[] = [
       name: 'cert bundle',
       synopsis: '--out DIR',
       summary: 'write the zip and filled-in details to send to DUO: 0 written, 2 the certificate is not usable',
-      options: { out: { type: 'string', value: 'DIR', description: 'the folder to write the zip to (created if missing)' }, ...CONFIG },
+      options: {
+        out: { type: 'string', value: 'DIR', description: 'the folder to write the zip to (created if missing)' },
+        next: { type: 'boolean', description: 'the renewed certificate in tls.next instead of the one in tls' },
+        ...CONFIG,
+      },
     },
     ({ values }) => {
       if (values.out === undefined) throw new UsageError('--out DIR is required');
-      return certBundleCommand(config(values).config, { outDir: values.out, out: stdout });
+      return certBundleCommand(config(values).config, { outDir: values.out, next: values.next === true, out: stdout });
+    },
+  ),
+  command(
+    {
+      name: 'cert request',
+      synopsis: '--out DIR --cn NAME --kvk NUMBER',
+      summary: 'a new key and certificate request (CSR) for the renewal, with the subject a TSP needs for a G4 Private G-TLS certificate, and what to do next: 0 written',
+      options: {
+        out: { type: 'string', value: 'DIR', description: 'the folder for client.key (0600) and client.csr (created if missing; existing files are never overwritten)' },
+        cn: { type: 'string', value: 'NAME', description: "the certificate's common name, e.g. verzuim-relay.utrecht.nl" },
+        kvk: {
+          type: 'string',
+          value: 'NUMBER',
+          description: 'the KvK number (8 digits), written as organizationIdentifier NTRNL-<KvK>',
+          check: (v) => (/^[0-9]{8}$/.test(v) ? undefined : 'expected 8 digits'),
+        },
+        organisation: { type: 'string', value: 'NAME', description: 'O in the subject (default "Gemeente <municipality.name>"; required with a gemeenten list)' },
+        oin: {
+          type: 'string',
+          value: 'OIN',
+          description: "serialNumber in the subject (default municipality.oin; with a gemeenten list the OIN of the certificate in tls, the bureau's)",
+          check: (v) => (/^[0-9]{20}$/.test(v) ? undefined : 'expected 20 digits'),
+        },
+        bits: { type: 'string', value: 'N', description: 'RSA key size (default 3072, what G4 uses)', choices: ['3072', '4096'] },
+        'passphrase-env': { type: 'string', value: 'NAME', description: 'encrypt the key with the passphrase in this environment variable (default: not encrypted)' },
+        ...CONFIG,
+      },
+      details: 'The subject also carries serialNumber = the OIN (--oin) and C=NL. The CSR is read back and checked (it parses, its signature verifies, the subject is as asked) before anything is written.',
+    },
+    ({ values }) => {
+      if (values.out === undefined) throw new UsageError('--out DIR is required');
+      if (values.cn === undefined) throw new UsageError('--cn NAME is required');
+      if (values.kvk === undefined) throw new UsageError('--kvk NUMBER is required');
+      return certRequestCommand(config(values).config, {
+        outDir: values.out,
+        commonName: values.cn,
+        kvk: values.kvk,
+        organisation: values.organisation,
+        oin: values.oin,
+        bits: values.bits === '4096' ? 4096 : 3072,
+        passphraseEnv: values['passphrase-env'],
+        out: stdout,
+      });
     },
   ),
   command(

@@ -97,7 +97,7 @@ export async function runDaemon(config: Config, log: Logger, options: { signals?
       () => {
         // The certificate files are read at most every five minutes, not on every scrape.
         if (!certificate || Date.now() - certificate.at > 300_000) {
-          certificate = { at: Date.now(), daysLeft: inspectClientCertificate(config.tls, certificateOin(config)).daysLeft ?? null };
+          certificate = { at: Date.now(), daysLeft: inspectClientCertificate(relay.rollover.inUseTls, certificateOin(config)).daysLeft ?? null };
         }
         const last = store.cycles.lastSuccessful()?.finished_at;
         return {
@@ -144,7 +144,7 @@ export async function runDaemon(config: Config, log: Logger, options: { signals?
       });
   };
 
-  const certCheck = createCertificateWatch(config, store, log);
+  const certCheck = createCertificateWatch(config, store, log, undefined, relay.rollover);
   await certCheck().catch((err: Error) => log.error('cert.check-failed', { error: err.message }));
   if (!stopping) {
     schedule = new Cron(config.schedule.cron, { timezone: config.schedule.timezone }, cycle);

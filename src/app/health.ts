@@ -13,8 +13,8 @@
  */
 import { Cron } from 'croner';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { certificateOin, type Config } from '../config/schema.js';
-import { inspectClientCertificate } from '../certs/inspect.js';
+import type { Config } from '../config/schema.js';
+import { certificateInUse, inspectCertificates } from './certificate-rollover.js';
 
 /** How often `run` writes its heartbeat. */
 export const HEARTBEAT_SECONDS = 30;
@@ -89,7 +89,8 @@ export function readiness(config: Config, lastSuccessfulAt: string | null | unde
   else if (now.getTime() - Date.parse(lastSuccessfulAt) > allowed) {
     problems.push(`last successful cycle at ${lastSuccessfulAt}, longer ago than ${Math.round(allowed / 60_000)} minutes`);
   }
-  const report = inspectClientCertificate(config.tls, certificateOin(config), now);
+  // During a renewal the relay uses tls.next once tls expired (app/certificate-rollover.ts).
+  const report = certificateInUse(inspectCertificates(config, now), undefined).report;
   if (!report.usable) problems.push(`certificate not usable: ${report.problems.map((p) => p.code).join(', ')}`);
   return {
     check: 'readiness',

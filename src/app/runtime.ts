@@ -3,8 +3,9 @@
  * before anything connects, the store opened, the ROD client and the SMTP
  * sender built. Shared by `run`, `once` and the demo.
  */
-import { certificateOin, type Config, type Gemeente } from '../config/schema.js';
-import { loadClientCredentials, verifyServerChain } from '../certs/credentials.js';
+import { type Config, type Gemeente } from '../config/schema.js';
+import { verifyServerChain } from '../certs/credentials.js';
+import { CertificateRolloverControl, inspectCertificates, startingCertificate } from './certificate-rollover.js';
 import type { ClientCredentials } from '../certs/credentials.js';
 import type { Logger } from '../observability/log.js';
 import { createSmtpSender, type MailSender } from '../mail/smtp.js';
@@ -24,12 +25,17 @@ import { LEASE_STALE_AFTER_SECONDS, WriterLease } from '../store/lease.js';
 export interface Relay {
   config: Config;
   store: Store;
-  /** The first gemeente's ROD transport (the only one of a single-gemeente relay). */
+  /** The first gemeente's ROD transport (the only one of a single-gemeente relay), with the rollover's retry. */
   rod: RodTransport;
-  /** Each gemeente's ROD transport: its gemeentecode in the path, its OIN in From and verzendendeInstantie. */
+  /** Each gemeente's ROD transport: its gemeentecode in the path, its OIN in From and verzendendeInstantie; all wrapped by the rollover. */
   rodFor(gemeente: Gemeente): RodTransport;
+  /** The first gemeente's transport as rod.protocol names it, before the rollover's wrapping. */
+  transport: RodTransport;
   sender: MailSender;
+  /** The certificate presented at start (rollover.credentials: the one presented now). */
   credentials: ClientCredentials;
+  /** tls.next: the probe, the switch; give it to createCertificateWatch. */
+  rollover: CertificateRolloverControl;
   /** The single-writer lease, held until close(). */
   lease: WriterLease;
   close(): Promise<void>;
@@ -50,17 +56,28 @@ export interface OpenRelayOptions {
  */
 export function openRelay(config: Config, log: Logger, options: OpenRelayOptions = {}): Relay {
   const now = options.now ?? (() => new Date());
-  const credentials = loadClientCredentials(config.tls, certificateOin(config), now());
+  // tls and tls.next; which one is used depends on a switch stored in the database. Without tls.next
+  // an unusable certificate is refused before the database is touched, as always.
+  const certificates = inspectCertificates(config, now());
+  if (!certificates.next) startingCertificate(certificates, undefined);
+
+  const store = Store.open(config.storage.path, config.gemeenten[0]!.municipality.code, now, {
+    onAuditHeadError: (err) => log.error('audit.head-failed', { error: err.message }, `the audit log's head file could not be written; check the storage volume`),
+  });
+  let start: ReturnType<typeof startingCertificate>;
+  try {
+    start = startingCertificate(certificates, store.certificateRollover.get().inUseSha256);
+  } catch (err) {
+    store.db.close();
+    throw err;
+  }
+  const credentials = start.certificate.credentials!;
   const { report } = credentials;
   for (const warning of report.warnings) {
     if (warning.code === KEY_PERMISSIONS) log.warn('cert.key-permissions', { file: warning.file, advice: warning.advice }, warning.message);
     else log.warn('cert.warning', { code: warning.code, message: warning.message, advice: warning.advice });
   }
-  log.info('cert.loaded', { hierarchy: report.hierarchy, rootKnown: report.rootKnown, oin: report.oin, daysLeft: report.daysLeft, notAfter: report.notAfter });
-
-  const store = Store.open(config.storage.path, config.gemeenten[0]!.municipality.code, now, {
-    onAuditHeadError: (err) => log.error('audit.head-failed', { error: err.message }, `the audit log's head file could not be written; check the storage volume`),
-  });
+  log.info('cert.loaded', { hierarchy: report.hierarchy, rootKnown: report.rootKnown, oin: report.oin, daysLeft: report.daysLeft, notAfter: report.notAfter, inUse: start.certificate.key, next: certificates.next !== undefined });
   // Before anything is written (the audit check, resumeInterrupted below would
   // requeue the mail another relay is sending): one writer at a time. A
   // failure further on ends the process, whose dead pid frees the lease.
@@ -82,15 +99,28 @@ export function openRelay(config: Config, log: Logger, options: OpenRelayOptions
   const interrupted = store.outbox.resumeInterrupted();
   if (interrupted > 0) log.warn('outbox.resumed', { mails: interrupted }, 'mails interrupted by a stop are sent again (same Message-ID)');
 
-  const tls: RodTls = {
-    certPem: credentials.certPem,
-    keyPem: credentials.keyPem,
-    anchorsPem: credentials.anchorsPem,
-    checkServerChain: (chain) =>
-      verifyServerChain(chain, credentials.anchors, config.tls.allowUnknownRoots, now()).map((p) => `${p.message} ${p.advice}`.trim()),
-  };
-  // One transport per gemeente, all with the one certificate.
-  const rods = new Map<string, RodTransport>(config.gemeenten.map((g) => [g.municipality.code, createTransport(config, g, tls, log, now, options.signal)]));
+  // During a move from G1 to G4, DUO's signing certificate may come from the hierarchy of either.
+  const bothChains = [certificates.current, certificates.next].flatMap((c) => (c?.credentials ? [c.credentials.certPem] : [])).join('');
+  const tls = (c: ClientCredentials): RodTls => ({
+    certPem: c.certPem,
+    keyPem: c.keyPem,
+    anchorsPem: c.anchorsPem,
+    intermediatesPem: bothChains,
+    checkServerChain: (chain) => verifyServerChain(chain, c.anchors, config.tls.allowUnknownRoots, now()).map((p) => `${p.message} ${p.advice}`.trim()),
+  });
+  // The probe asks as the first gemeente: one certificate serves them all, so
+  // DUO's answer about its registration is the same for each.
+  const first = config.gemeenten[0]!;
+  const rollover = new CertificateRolloverControl(
+    { config, store, log, now, transportFor: (c) => createTransport(config, first, tls(c), log, now, options.signal) },
+    certificates,
+    start,
+  );
+  rollover.started();
+  // One transport per gemeente, all with the one certificate; the rollover
+  // swaps the credentials of every one of them at a switch.
+  const transports = new Map<string, RodTransport>(config.gemeenten.map((g) => [g.municipality.code, createTransport(config, g, tls(credentials), log, now, options.signal)]));
+  const rods = new Map<string, RodTransport>([...transports].map(([code, transport]) => [code, rollover.attach(transport)]));
   const rodFor = (gemeente: Gemeente): RodTransport => {
     const rod = rods.get(gemeente.municipality.code);
     if (!rod) throw new Error(`gemeente ${gemeente.municipality.code} is not configured`);
@@ -100,10 +130,12 @@ export function openRelay(config: Config, log: Logger, options: OpenRelayOptions
   return {
     config,
     store,
-    rod: rodFor(config.gemeenten[0]!),
+    rod: rodFor(first),
     rodFor,
+    transport: transports.get(first.municipality.code)!,
     sender,
     credentials,
+    rollover,
     lease,
     async close() {
       sender.close();

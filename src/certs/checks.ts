@@ -12,7 +12,7 @@ import { G1_ROOT_EXPIRY, generationOf, type Hierarchy } from './hierarchy.js';
 import { PROBLEM, problemAt, type CertificateProblem } from './problems.js';
 import { matches } from './read.js';
 import { edukoppelingSigningProblem } from './signing-key.js';
-import { OID, attribute, commonName, publicKeyInfo, type CertFields } from './x509-fields.js';
+import { OID, attribute, certFields, commonName, publicKeyInfo, type CertFields } from './x509-fields.js';
 
 export interface CheckContext {
   tls: TlsConfig;
@@ -158,6 +158,34 @@ export const g1RootExpires: Check = (ctx) => {
   ];
 };
 
+/** The CA in the chain that expires first, when it expires before the leaf. */
+export function chainEndsBeforeLeaf(ctx: Pick<CheckContext, 'chain' | 'fields'>): X509Certificate | undefined {
+  const cas = ctx.chain.chain.slice(1);
+  const first = cas.reduce<X509Certificate | undefined>((a, c) => (a && certFields(a).notAfter <= certFields(c).notAfter ? a : c), undefined);
+  return first && certFields(first).notAfter < ctx.fields.notAfter ? first : undefined;
+}
+
+/**
+ * A G1 certificate issued late can be valid past its root's end (13 November 2028): it stops working
+ * with the root, so the renewal is due before its own notAfter.
+ */
+export const chainExpiresFirst: Check = (ctx) => {
+  const ca = chainEndsBeforeLeaf(ctx);
+  if (!ca) return [];
+  const end = certFields(ca).notAfter;
+  const g1 = generationOf(ctx.chain.chain) === 'G1';
+  return [
+    ctx.at(
+      ctx.leaf,
+      PROBLEM.CHAIN_EXPIRES_BEFORE_LEAF,
+      `${leafName(ctx)} is valid until ${ctx.fields.notAfter.toISOString().slice(0, 10)}, but '${commonName(ca)}' in its chain expires on ${end.toISOString().slice(0, 10)} (in ${daysUntil(end, ctx.now)} days): the certificate stops working then`,
+      g1
+        ? 'renew before that date under G4 (G4 Private G-TLS): `verzuim-relay cert request`, then configure the new certificate as tls.next; the expiry warnings count to the earlier date'
+        : 'renew before that date; the expiry warnings count to the earlier date',
+    ),
+  ];
+};
+
 /** A renewal needs DUO's registration of the new certificate, which takes time: warn early. */
 export const expiresSoon: Check = (ctx) => {
   const notAfter = ctx.fields.notAfter;
@@ -223,4 +251,4 @@ export const keyFilePermissions: Check = (ctx) => {
   ];
 };
 
-export const NOTICES: readonly Check[] = [unknownRootAllowed, g1RootExpires, expiresSoon, signsForEdukoppeling, keyFilePermissions];
+export const NOTICES: readonly Check[] = [unknownRootAllowed, g1RootExpires, chainExpiresFirst, expiresSoon, signsForEdukoppeling, keyFilePermissions];

@@ -26,24 +26,37 @@ const pem = (certs: X509Certificate[]) => certs.map((c) => c.toString().trimEnd(
 
 /** Throws CertificateError (exit status 2) when the report says the setup is not usable. */
 export function loadClientCredentials(tls: TlsConfig, expectedOin: string | null, now: Date = new Date()): ClientCredentials {
+  const { report, credentials } = inspectCredentials(tls, expectedOin, now);
+  if (!credentials) throw unusable(report);
+  return credentials;
+}
+
+/** The report, and the credentials when it says the setup is usable; never throws for certificate problems. */
+export function inspectCredentials(tls: TlsConfig, expectedOin: string | null, now: Date = new Date()): { report: CertificateReport; credentials?: ClientCredentials } {
   const inspection = inspectWithMaterial(tls, expectedOin, now);
   const { report, leaf, key } = inspection;
-  if (!report.usable || !leaf || !key) {
-    throw new CertificateError(
-      report.problems.length > 0
-        ? report.problems
-        : [problemAt(PROBLEM.LEAF_NOT_FOUND, {}, 'no client certificate and key could be read', 'check tls.cert and tls.key (or tls.pfx)')],
-    );
-  }
+  if (!report.usable || !leaf || !key) return { report };
   // The root stays out: the server has its own copy, and sending it only costs bytes.
   const presented = inspection.chain.filter((c, i) => i === 0 || !isSelfSigned(c));
   return {
-    certPem: pem(presented),
-    keyPem: key.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    anchorsPem: pem(inspection.anchors),
-    anchors: inspection.anchors,
     report,
+    credentials: {
+      certPem: pem(presented),
+      keyPem: key.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      anchorsPem: pem(inspection.anchors),
+      anchors: inspection.anchors,
+      report,
+    },
   };
+}
+
+/** The error (exit status 2) for a certificate setup the report found unusable. */
+export function unusable(report: CertificateReport): CertificateError {
+  return new CertificateError(
+    report.problems.length > 0
+      ? report.problems
+      : [problemAt(PROBLEM.LEAF_NOT_FOUND, {}, 'no client certificate and key could be read', 'check tls.cert and tls.key (or tls.pfx)')],
+  );
 }
 
 /**

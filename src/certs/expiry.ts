@@ -44,7 +44,7 @@ export class ExpiryWatcher {
     const sha256 = report.leaf?.sha256;
     if (sha256 === undefined || report.daysLeft === undefined) return [];
     const fired = new Set(this.deps.store.firedThresholds(sha256));
-    const fresh = crossedThresholds(report.daysLeft, this.deps.expiryWarningDays).filter((t) => !fired.has(t));
+    const fresh = crossedThresholds(effectiveDaysLeft(report)!, this.deps.expiryWarningDays).filter((t) => !fired.has(t));
     if (fresh.length === 0) return [];
     const lowest = fresh[fresh.length - 1]!;
     await this.deps.warn(lowest, report);
@@ -52,4 +52,10 @@ export class ExpiryWatcher {
     for (const t of fresh) this.deps.store.recordThreshold(sha256, t, at);
     return [lowest];
   }
+}
+
+/** Days until the certificate stops working: its own notAfter, or earlier when a CA in its chain ends first. */
+export function effectiveDaysLeft(report: Pick<CertificateReport, 'daysLeft' | 'chainEndsAt'>): number | undefined {
+  if (report.daysLeft === undefined) return undefined;
+  return report.chainEndsAt ? Math.min(report.daysLeft, report.chainEndsAt.daysLeft) : report.daysLeft;
 }

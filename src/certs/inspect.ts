@@ -8,7 +8,7 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { TlsConfig } from '../config/schema.js';
 import { buildChainWith, isIssuedBy, type ChainResult } from './chain.js';
-import { CHECKS, NOTICES, daysUntil, type CheckContext } from './checks.js';
+import { CHECKS, NOTICES, chainEndsBeforeLeaf, daysUntil, type CheckContext } from './checks.js';
 import { classifyRoot, knownCa, type Hierarchy } from './hierarchy.js';
 import { anchorsHoldRoot, readMaterial, type Material } from './material.js';
 import { PROBLEM, problemAt, type CertificateProblem } from './problems.js';
@@ -43,6 +43,11 @@ export interface CertificateReport {
   oin?: string;
   daysLeft?: number;
   notAfter?: string;
+  /**
+   * A CA in the chain that expires before the leaf (a G1 certificate valid past 13 November 2028):
+   * the certificate stops working then, whatever its own notAfter says.
+   */
+  chainEndsAt?: { certificate: string; notAfter: string; daysLeft: number };
   /** Any of these makes the certificate unusable. */
   problems: CertificateProblem[];
   /** Worth knowing, not blocking. */
@@ -149,6 +154,8 @@ function reportFor(ctx: CheckContext, problems: CertificateProblem[], warnings: 
   };
   const oin = attribute(ctx.fields.subject, OID.serialNumber);
   if (oin !== undefined) report.oin = oin;
+  const endsFirst = chainEndsBeforeLeaf(ctx);
+  if (endsFirst) report.chainEndsAt = { certificate: commonName(endsFirst), notAfter: certFields(endsFirst).notAfter.toISOString(), daysLeft: daysUntil(certFields(endsFirst).notAfter, ctx.now) };
   if (ctx.key) report.signsEdukoppeling = !warnings.some((w) => w.code === PROBLEM.KEY_CANNOT_SIGN_EDUKOPPELING);
   return report;
 }

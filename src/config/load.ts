@@ -86,6 +86,8 @@ const SECRET_KEYS: readonly { at: readonly string[]; variable: string }[] = [
   { at: ['smtp', 'password'], variable: 'SMTP_PASSWORD' },
   { at: ['tls', 'keyPassphrase'], variable: 'ROD_KEY_PASSPHRASE' },
   { at: ['tls', 'pfxPassphrase'], variable: 'ROD_PFX_PASSPHRASE' },
+  { at: ['tls', 'next', 'keyPassphrase'], variable: 'ROD_NEXT_KEY_PASSPHRASE' },
+  { at: ['tls', 'next', 'pfxPassphrase'], variable: 'ROD_NEXT_PFX_PASSPHRASE' },
 ];
 
 /**
@@ -234,6 +236,9 @@ function resolvePaths(config: Config, base: string): Config {
       key: abs(config.tls.key),
       pfx: abs(config.tls.pfx),
       trustAnchors: abs(config.tls.trustAnchors)!,
+      ...(config.tls.next
+        ? { next: { ...config.tls.next, cert: abs(config.tls.next.cert), key: abs(config.tls.next.key), pfx: abs(config.tls.next.pfx) } }
+        : {}),
     },
     rod: config.rod.edukoppeling
       ? {
@@ -258,6 +263,9 @@ export function checkReferencedFiles(config: Config): string[] {
     ['tls.key', config.tls.key],
     ['tls.pfx', config.tls.pfx],
     ['tls.trustAnchors', config.tls.trustAnchors],
+    ['tls.next.cert', config.tls.next?.cert],
+    ['tls.next.key', config.tls.next?.key],
+    ['tls.next.pfx', config.tls.next?.pfx],
     ['smtp.ca', config.smtp.ca],
     ...(config.rod.edukoppeling?.signerCertificates ?? []).map(
       (file, i, all): [string, string] => [`rod.edukoppeling.signerCertificates${all.length > 1 ? `.${i}` : ''}`, file],

@@ -94,27 +94,42 @@ export const routingSchema = z
     }
   });
 
+/** Where a client certificate and its key are: cert + key, or pfx. Shared by tls and tls.next. */
+const clientCertificateKeys = {
+  cert: nonEmpty.optional(),
+  key: nonEmpty.optional(),
+  keyPassphrase: z.string().optional(),
+  pfx: nonEmpty.optional(),
+  pfxPassphrase: z.string().optional(),
+};
+
+function requireCertAndKeyOrPfx(tls: { cert?: string; key?: string; pfx?: string }, ctx: z.RefinementCtx): void {
+  if (tls.pfx !== undefined) {
+    if (tls.cert !== undefined || tls.key !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['pfx'], message: 'give either pfx or cert + key, not both' });
+    }
+  } else {
+    if (tls.cert === undefined) ctx.addIssue({ code: 'custom', path: ['cert'], message: 'required (or give pfx instead of cert + key)' });
+    if (tls.key === undefined) ctx.addIssue({ code: 'custom', path: ['key'], message: 'required (or give pfx instead of cert + key)' });
+  }
+}
+
+/**
+ * The renewed certificate, configured beside the current one while DUO registers it: the relay
+ * probes ROD with it and switches by itself once ROD accepts it (app/certificate-rollover.ts). The
+ * trust anchors and the other tls settings are shared.
+ */
+const nextCertificateSchema = z.strictObject(clientCertificateKeys).superRefine(requireCertAndKeyOrPfx);
+
 const tlsSchema = z
   .strictObject({
-    cert: nonEmpty.optional(),
-    key: nonEmpty.optional(),
-    keyPassphrase: z.string().optional(),
-    pfx: nonEmpty.optional(),
-    pfxPassphrase: z.string().optional(),
+    ...clientCertificateKeys,
     trustAnchors: nonEmpty,
     allowUnknownRoots: z.boolean().default(false),
     expiryWarningDays: z.number().int().min(1).max(365).default(60),
+    next: nextCertificateSchema.optional(),
   })
-  .superRefine((tls, ctx) => {
-    if (tls.pfx !== undefined) {
-      if (tls.cert !== undefined || tls.key !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['pfx'], message: 'give either pfx or cert + key, not both' });
-      }
-    } else {
-      if (tls.cert === undefined) ctx.addIssue({ code: 'custom', path: ['cert'], message: 'required (or give pfx instead of cert + key)' });
-      if (tls.key === undefined) ctx.addIssue({ code: 'custom', path: ['key'], message: 'required (or give pfx instead of cert + key)' });
-    }
-  });
+  .superRefine(requireCertAndKeyOrPfx);
 
 const smtpSchema = z
   .strictObject({
@@ -337,6 +352,17 @@ export function gemeenteOf(config: Pick<Config, 'gemeenten'>, code: string | nul
 /** Whether Message-IDs and the like need the gemeentecode to stay unique (several gemeenten in one store). */
 export const servesSeveral = (config: Pick<Config, 'gemeenten'>): boolean => config.gemeenten.length > 1;
 export type TlsConfig = Config['tls'];
+export type NextCertificateConfig = NonNullable<TlsConfig['next']>;
+
+/**
+ * tls.next as a tls section of its own (its files, the shared anchors and settings), so that every
+ * certificate check, the report and the bundle judge it exactly as they judge tls.
+ */
+export function nextTls(tls: TlsConfig): TlsConfig | undefined {
+  if (!tls.next) return undefined;
+  const { cert, key, keyPassphrase, pfx, pfxPassphrase } = tls.next;
+  return { trustAnchors: tls.trustAnchors, allowUnknownRoots: tls.allowUnknownRoots, expiryWarningDays: tls.expiryWarningDays, cert, key, keyPassphrase, pfx, pfxPassphrase };
+}
 export type SmtpConfig = Config['smtp'];
 
 /**

@@ -46,3 +46,15 @@ export function stopped(): RodError {
 export function tooManyItems(count: number, limit: number, asked: string, requestId: string): RodError {
   return new RodError('invalid-response', `ROD sent ${count} items for a page of at most ${limit} (${asked}); nothing of the page was stored; request ${requestId}`);
 }
+
+/**
+ * ROD's answer for a client certificate DUO has not registered (or no longer has): REST 403, an
+ * Edukoppeling Client.EK0030 fault, or the business refusal V403. Over several gemeenten a V403 may
+ * also mean one gemeente is not authorised; trying tls.next then costs one request and changes
+ * nothing.
+ */
+export function refusedAsUnregistered(err: unknown): boolean {
+  if (!(err instanceof RodError) || err.kind !== 'refused') return false;
+  const { status, code } = err.details;
+  return status === 403 || code === 'Client.EK0030' || code === 'V403';
+}

@@ -29,6 +29,11 @@ export interface RodTls {
   keyPem: string;
   /** The configured trust anchors only; the system store is never consulted. */
   anchorsPem: string;
+  /**
+   * CA certificates from the other configured client chain (tls.next during a renewal), which may
+   * complete a chain the peer presents without its intermediates; never trusted as anchors.
+   */
+  intermediatesPem?: string;
   /** Extra judgement of the server chain (hierarchy, known root); returns problems, empty when fine. */
   checkServerChain?: (chainLeafFirst: X509Certificate[]) => string[];
 }
@@ -73,13 +78,16 @@ const NETWORK_ATTEMPTS = 3;
 const DEFAULT_MAX_RESPONSE_BYTES = 20_971_520;
 const THROTTLE_ATTEMPTS = 3;
 
+/** The client certificate (leaf first, with intermediates) and its key, as presented to ROD. */
+export type RodCredentials = Pick<RodTls, 'certPem' | 'keyPem'>;
+
 export class RodHttp {
-  private readonly agent: Agent;
+  private agent: Agent;
   private readonly maxRetryAfter: number;
   private readonly wait: (ms: number, signal?: AbortSignal) => Promise<unknown>;
   private readonly host: string;
 
-  constructor(private readonly options: RodHttpOptions) {
+  constructor(private options: RodHttpOptions) {
     const url = new URL(options.baseUrl);
     if (url.protocol !== 'https:') throw new RodError('tls', `rod.url must be https, got ${url.protocol}`);
     this.host = url.hostname;
@@ -165,6 +173,18 @@ export class RodHttp {
         { status, retryAfterSeconds: retryAfter, code: described.code },
       );
     }
+  }
+
+  /**
+   * Present another client certificate from the next request on (a switch to tls.next), without a
+   * restart: a new Agent, because an undici Agent's TLS options are fixed when it is made. The old
+   * one finishes what it has in flight and is then closed.
+   */
+  useCredentials(credentials: RodCredentials): void {
+    const old = this.agent;
+    this.options = { ...this.options, tls: { ...this.options.tls, ...credentials } };
+    this.agent = createAgent(this.options);
+    old.close().catch(() => undefined);
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,7 @@
  * quarantine of a bad item, the stop signal — is the same for every
  * transport; Retry-After is waited out below it, in the shared HTTP layer.
  */
+import type { RodCredentials } from './http.js';
 
 /** One mutation as the transport received it. */
 export interface FeedItem {
@@ -29,5 +30,7 @@ export interface RodTransport {
   fetchPage(vanaf: number, limit: number): Promise<FeedPage>;
   /** Reports the municipality's handling of a melding. A transition ROD refuses is an answer ('conflict'), not an error. */
   setStatus(meldingsnummer: string, status: 'IN_BEHANDELING'): Promise<'ok' | 'conflict'>;
+  /** From the next request on, present this client certificate (and, over Edukoppeling, sign with it). */
+  useCredentials(credentials: RodCredentials): void;
   close(): Promise<void>;
 }

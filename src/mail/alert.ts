@@ -139,6 +139,8 @@ export function tlsFailingAlert(day: string, reason: string, oldestSince: string
 export function certificateExpiringAlert(
   threshold: number,
   certificate: { subject?: string; sha256?: string; hierarchy: string; notAfter?: string; daysLeft?: number },
+  /** The renewal step that is next, in Dutch (app/certificate-rollover.ts renewalStep); replaces the generic advice. */
+  nextStep?: { title: string; advice: string[] },
 ): Alert {
   return {
     key: `cert.${certificate.sha256 ?? 'leaf'}.${threshold}`,
@@ -152,10 +154,47 @@ export function certificateExpiringAlert(
         ['Dagen over', String(certificate.daysLeft)],
         ['SHA-256', certificate.sha256 ?? '-'],
       ],
+      advice: nextStep
+        ? [`Volgende stap: ${nextStep.title}`, ...nextStep.advice]
+        : [
+            'Vraag tijdig een nieuw PKIoverheid-certificaat aan (G4 Private G-TLS); de TSP en de registratie bij DUO kosten weken.',
+            'Stuur het nieuwe certificaat naar DUO vóór het oude verloopt: verzuim-relay cert bundle --out MAP',
+            'Controleer het nieuwe certificaat met: verzuim-relay cert check',
+          ],
+    },
+  };
+}
+
+/**
+ * The relay switched to the certificate in tls.next, on its own; once per certificate. The
+ * administrator's remaining step is the tidy-up: tls.next becomes tls.
+ */
+export function certificateSwitchedAlert(
+  switched: { reason: string; at: string; from?: { subject?: string; sha256?: string; notAfter?: string }; to: { subject?: string; sha256: string; hierarchy: string; notAfter?: string } },
+): Alert {
+  const why: Record<string, string> = {
+    'next-accepted': 'DUO heeft het nieuwe certificaat geregistreerd: ROD accepteerde het bij de dagelijkse proefvraag.',
+    'current-refused': 'ROD weigerde het huidige certificaat als niet geregistreerd en accepteerde het nieuwe meteen daarna.',
+    'current-expired': 'Het huidige certificaat is verlopen; de relay gebruikt het nieuwe in plaats van te stoppen. Is het nieuwe nog niet bij DUO geregistreerd, dan weigert ROD het tot dat gebeurd is.',
+  };
+  return {
+    key: `cert.switched.${switched.to.sha256}`,
+    input: {
+      topic: 'certificate',
+      title: 'Overgestapt op het nieuwe certificaat (tls.next)',
+      facts: [
+        ['Reden', why[switched.reason] ?? switched.reason],
+        ['Nu in gebruik', switched.to.subject ?? '-'],
+        ['Hiërarchie', switched.to.hierarchy],
+        ['Geldig tot', switched.to.notAfter ?? '-'],
+        ['SHA-256 nieuw', switched.to.sha256],
+        ['SHA-256 oud', switched.from?.sha256 ?? '-'],
+        ['Overgestapt op', switched.at],
+      ],
       advice: [
-        'Vraag tijdig een nieuw PKIoverheid-certificaat aan (G4 Private G-TLS); de TSP en de registratie bij DUO kosten weken.',
-        'Stuur het nieuwe certificaat naar DUO vóór het oude verloopt: verzuim-relay cert bundle --out MAP',
-        'Controleer het nieuwe certificaat met: verzuim-relay cert check',
+        'Er is niets nodig om het ophalen te laten doorgaan: de relay gebruikt het nieuwe certificaat voortaan, ook na een herstart.',
+        'Ruim later op wanneer het uitkomt: zet de bestanden van tls.next onder tls en haal tls.next weg. De relay herkent het certificaat aan zijn vingerafdruk.',
+        'Controleer met: verzuim-relay status en verzuim-relay cert check',
       ],
     },
   };

@@ -30,3 +30,62 @@ export function oinRefusalDetail(gemeentecode: string, oin: string | undefined):
     ? `Het OIN in het certificaat is niet geregistreerd voor gemeentecode ${gemeentecode}.`
     : `Het certificaat bevat geen OIN (subject serialNumber); gemeentecode ${gemeentecode} vereist een geregistreerd OIN.`;
 }
+
+/**
+ * Which client certificates DUO has registered, by the SHA-256 of their DER: a certificate ROD does
+ * not know is refused as DUO refuses it (REST 403 ROD-403-OIN, Edukoppeling Client.EK0030), even
+ * when it chains to the roots and carries the right OIN. A renewal registers the new one, later
+ * (`registerLater`), and DUO may drop the old one at the same moment (`dropOthers`).
+ */
+export interface CertificateRegistration {
+  /** Registered from the start. */
+  registered: readonly string[];
+  /** Registered `afterSeconds` after the simulator started. */
+  later?: { fingerprints: readonly string[]; afterSeconds: number; dropOthers?: boolean };
+}
+
+/** "AB:CD:…" (Node's fingerprint256) or "abcd…": lower-case hex without separators. */
+export function normalizeFingerprint(fingerprint: string): string {
+  return fingerprint.replace(/[:\s]/g, '').toLowerCase();
+}
+
+export class CertificateRegistry {
+  private readonly registered: Set<string>;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    registration: CertificateRegistration,
+    private readonly log: (event: string, fields: Record<string, unknown>) => void = () => {},
+  ) {
+    this.registered = new Set(registration.registered.map(normalizeFingerprint));
+    const later = registration.later;
+    if (later) {
+      this.timer = setTimeout(() => {
+        if (later.dropOthers) for (const fingerprint of [...this.registered]) this.unregister(fingerprint);
+        for (const fingerprint of later.fingerprints) this.register(fingerprint);
+      }, later.afterSeconds * 1000);
+      this.timer.unref();
+    }
+  }
+
+  isRegistered(fingerprint: string | undefined): boolean {
+    return fingerprint !== undefined && this.registered.has(normalizeFingerprint(fingerprint));
+  }
+
+  register(fingerprint: string): void {
+    this.registered.add(normalizeFingerprint(fingerprint));
+    this.log('simulator.certificate-registered', { sha256: normalizeFingerprint(fingerprint) });
+  }
+
+  unregister(fingerprint: string): void {
+    this.registered.delete(normalizeFingerprint(fingerprint));
+    this.log('simulator.certificate-unregistered', { sha256: normalizeFingerprint(fingerprint) });
+  }
+
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+  }
+}
+
+/** The 403 detail for a certificate DUO has not registered. */
+export const UNREGISTERED_DETAIL = 'Het certificaat is niet (meer) geregistreerd bij DUO. Stuur het certificaat naar DUO om het te laten registreren.';

@@ -13,7 +13,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import type { GemeenteRegistry } from './access.js';
+import { CertificateRegistry, UNREGISTERED_DETAIL, type CertificateRegistration, type GemeenteRegistry } from './access.js';
 import { SimulatedFeed, type InjectedFailure, type SimulatedRequest } from './feed.js';
 import { failureProblem, problem } from './problems.js';
 import { readBody, singleHeader } from './request.js';
@@ -45,6 +45,12 @@ export interface SimulatorOptions {
    * Without it, every gemeente is served to every client.
    */
   gemeenten?: GemeenteRegistry;
+  /**
+   * The client certificates DUO has registered (SHA-256 of the DER). When given, any other
+   * certificate is refused as unregistered: 403 ROD-403-OIN over REST, Client.EK0030 over
+   * Edukoppeling. Without it, every certificate that chains to clientCa is registered.
+   */
+  certificates?: CertificateRegistration;
   feed?: SimulatedFeed;
   /**
    * 'rest' (default): the REST stand-in under basePath. 'edukoppeling': SOAP 1.1 with WS-Addressing and a
@@ -63,6 +69,8 @@ export interface RunningSimulator {
   feed: SimulatedFeed;
   /** With protocol 'edukoppeling': the injections (faultNext, refuseNext, forgeNext) and the checker's refusals. */
   edukoppeling: EdukoppelingControl | undefined;
+  /** With `certificates`: register or drop a certificate while the simulator runs. */
+  certificates: CertificateRegistry | undefined;
   close(): Promise<void>;
 }
 
@@ -75,6 +83,7 @@ interface Site {
   log: (event: string, fields: Record<string, unknown>) => void;
   /** Set when the simulator speaks Edukoppeling instead of REST. */
   soap: SoapSite | undefined;
+  certificates: CertificateRegistry | undefined;
 }
 
 /** A request as it arrived: who sent it and where to. */
@@ -84,6 +93,8 @@ interface Arrival {
   oin: string | undefined;
   requestId: string | undefined;
   started: bigint;
+  /** SHA-256 of the client certificate's DER, as Node reports it (AB:CD:…). */
+  fingerprint: string | undefined;
 }
 
 function clientOin(req: IncomingMessage): string | undefined {
@@ -106,7 +117,19 @@ function arrive(req: IncomingMessage): Arrival {
     oin: clientOin(req),
     requestId: singleHeader(req, 'x-request-id'),
     started: process.hrtime.bigint(),
+    fingerprint: clientFingerprint(req),
   };
+}
+
+function clientFingerprint(req: IncomingMessage): string | undefined {
+  const socket = req.socket as TLSSocket;
+  if (typeof socket.getPeerCertificate !== 'function') return undefined;
+  return socket.getPeerCertificate().fingerprint256 || undefined;
+}
+
+/** The registration check: undefined when the certificate may ask. */
+function unregistered(site: Site, arrival: Arrival): boolean {
+  return site.certificates !== undefined && !site.certificates.isRegistered(arrival.fingerprint);
 }
 
 function failureReply(failure: InjectedFailure, path: string): Reply {
@@ -127,6 +150,10 @@ async function answer(site: Site, arrival: Arrival): Promise<Reply> {
     // The body of a request we refuse is still drained, so keep-alive connections stay in step.
     req.resume();
     return failureReply(failure, path);
+  }
+  if (unregistered(site, arrival)) {
+    req.resume();
+    return problemReply(problem('oin', UNREGISTERED_DETAIL, path));
   }
   if (!path.startsWith(site.basePath + '/')) return problemReply(problem('path', `Onbekend pad. De API staat onder ${site.basePath}.`, path));
   const found = findRoute(ROUTES, req.method ?? 'GET', path.slice(site.basePath.length));
@@ -183,7 +210,7 @@ async function answerEdukoppeling(site: Site, soap: SoapSite, arrival: Arrival):
     req.resume();
     return soapFailureReply(failure.status, failure.retryAfter);
   }
-  return answerSoap(soap, { req, path: url.pathname, oin: arrival.oin, feed: site.feed, gemeenten: site.gemeenten, log: site.log });
+  return answerSoap(soap, { req, path: url.pathname, oin: arrival.oin, feed: site.feed, gemeenten: site.gemeenten, log: site.log, registered: !unregistered(site, arrival) });
 }
 
 function writeSoap(res: ServerResponse, requestId: string | undefined, reply: SoapReply): void {
@@ -238,11 +265,13 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 
 export async function startSimulator(options: SimulatorOptions): Promise<RunningSimulator> {
   const host = options.host ?? '127.0.0.1';
+  const log = options.log ?? (() => {});
   const site: Site = {
     basePath: (options.basePath ?? '/verzuim/v1').replace(/\/+$/, ''),
     gemeenten: options.gemeenten,
     feed: options.feed ?? new SimulatedFeed(),
-    log: options.log ?? (() => {}),
+    log,
+    certificates: options.certificates ? new CertificateRegistry(options.certificates, log) : undefined,
     soap: options.protocol === 'edukoppeling' ? soapSite(options.edukoppeling ?? {}, { cert: options.cert, key: options.key }) : undefined,
   };
   const tls = { cert: options.cert, key: options.key, ca: options.clientCa, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' } as const;
@@ -266,7 +295,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     port,
     feed: site.feed,
     edukoppeling: site.soap?.control,
+    certificates: site.certificates,
     close() {
+      site.certificates?.close();
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Keep-alive connections from clients would otherwise hold close() open.

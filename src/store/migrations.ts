@@ -314,4 +314,23 @@ export const MIGRATIONS: Migration[] = [
     `;
     },
   },
+  {
+    version: 7,
+    name: 'certificate-rollover',
+    // Which client certificate the relay uses, by the SHA-256 of its DER, once it switched to tls.next
+    // (store/certificate-rollover.ts): stored so that the switch holds across restarts and for
+    // `once`, and by fingerprint so that promoting tls.next to tls later is recognised. At most one
+    // row; also the last probe of tls.next, for status.
+    sql: `
+      CREATE TABLE certificate_rollover (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        in_use_sha256 TEXT,
+        switched_at TEXT,
+        switch_reason TEXT,
+        probed_sha256 TEXT,
+        probed_at TEXT,
+        probe_outcome TEXT
+      );
+    `,
+  },
 ];

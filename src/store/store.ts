@@ -1,5 +1,6 @@
 /** Everything the relay keeps, behind one handle. */
 import { AuditLog, type AuditLogOptions } from '../audit/audit-log.js';
+import { CertificateRollover } from './certificate-rollover.js';
 import { FeedCursor } from './cursor.js';
 import { Cycles, GemeenteReads } from './cycles.js';
 import { openDatabase, type Db } from './database.js';
@@ -17,6 +18,7 @@ export class Store {
   readonly cycles: Cycles;
   readonly gemeenteReads: GemeenteReads;
   readonly statusReports: StatusReports;
+  readonly certificateRollover: CertificateRollover;
 
   /**
    * `gemeentecode`: the first configured gemeente, whose cursor `cursor` is
@@ -37,6 +39,7 @@ export class Store {
     this.quarantine = new Quarantine(db);
     this.cycles = new Cycles(db);
     this.statusReports = new StatusReports(db);
+    this.certificateRollover = new CertificateRollover(db);
   }
 
   /**

@@ -12,6 +12,7 @@ import { SimulatedFeed } from '../../src/simulator/feed.js';
 import { MeldingGenerator } from '../../src/simulator/generate.js';
 import { startSimulator, type EdukoppelingOptions, type RunningSimulator } from '../../src/simulator/server.js';
 import type { TestPkiFiles } from '../../tools/testpki/generate.js';
+import type { CertificateRegistration } from '../../src/simulator/access.js';
 import { writeTestConfig, type ConfigOverrides, type RodProtocol } from './config.js';
 import { GEMEENTECODE, OIN } from './fixtures.js';
 import { runCli, type RunResult } from './relay-process.js';
@@ -45,6 +46,10 @@ export interface WorldOptions {
   protocol?: RodProtocol;
   /** The simulator's Edukoppeling options (extra signers for forged responses, …). */
   edukoppeling?: EdukoppelingOptions;
+  /** Which client certificates the simulated DUO has registered (default: every one that chains). */
+  certificates?: CertificateRegistration;
+  /** The roots client certificates must chain to, a PEM file (default: pki.trustAnchors). */
+  clientCa?: string;
 }
 
 export async function createWorld(options: WorldOptions): Promise<World> {
@@ -56,7 +61,8 @@ export async function createWorld(options: WorldOptions): Promise<World> {
   const simulator = await startSimulator({
     cert: readFileSync(serverPki.serverCert),
     key: readFileSync(serverPki.serverKey),
-    clientCa: readFileSync(options.pki.trustAnchors),
+    clientCa: readFileSync(options.clientCa ?? options.pki.trustAnchors),
+    ...(options.certificates ? { certificates: options.certificates } : {}),
     gemeenten: { [GEMEENTECODE]: { oin: options.registeredOin ?? OIN } },
     feed,
     protocol,

@@ -570,3 +570,17 @@ describe('verzuim-relay simulator --protocol edukoppeling', () => {
     }
   });
 });
+
+describe('certificates DUO has registered', () => {
+  const fingerprint = () => new X509Certificate(clientCert).fingerprint256;
+
+  it('refuses a valid request with an unregistered certificate as EK0030, and serves it once registered', async () => {
+    const simulator = await start({ certificates: { registered: ['ab'.repeat(32)] } });
+    expectFault(await post(simulator, req()), 'Client.EK0030');
+    expect(simulator.edukoppeling!.refusals.at(-1)).toMatchObject({ faultcode: 'Client.EK0030', check: 'checkRegistered' });
+    simulator.certificates!.register(fingerprint());
+    signedParts(await post(simulator, req()));
+    simulator.certificates!.unregister(fingerprint().toLowerCase().replaceAll(':', ''));
+    expectFault(await post(simulator, req()), 'Client.EK0030');
+  });
+});

@@ -2,6 +2,7 @@
  * The ROD simulator, spoken to the way the relay speaks to ROD: undici over
  * mutual TLS with certificates from the test PKI (G4, RSASSA-PSS).
  */
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -589,6 +590,29 @@ describe('generated data', () => {
   });
 });
 
+describe('certificates DUO has registered', () => {
+  const fingerprint = () => new X509Certificate(readFileSync(pki.clientCert)).fingerprint256;
+
+  it('refuses an unregistered certificate with 403 ROD-403-OIN, and serves it once registered', async () => {
+    const simulator = await start(new SimulatedFeed(), { certificates: { registered: ['ab'.repeat(32)] } });
+    const refused = await call(simulator, '/gemeenten/0344/verzuimmeldingen');
+    expectProblem(refused, 403, 'ROD-403-OIN');
+    expect(refused.json.detail).toMatch(/niet \(meer\) geregistreerd/);
+    simulator.certificates!.register(fingerprint());
+    expect((await call(simulator, '/gemeenten/0344/verzuimmeldingen')).status).toBe(200);
+  });
+
+  it('registers later (--register-later, --register-after) and drops the old ones (--drop-on-register)', async () => {
+    const simulator = await start(new SimulatedFeed(), {
+      certificates: { registered: ['ab'.repeat(32)], later: { fingerprints: [fingerprint()], afterSeconds: 0.2, dropOthers: true } },
+    });
+    expectProblem(await call(simulator, '/gemeenten/0344/verzuimmeldingen'), 403, 'ROD-403-OIN');
+    await vi.waitFor(() => expect(simulator.logged.some((l) => l.event === 'simulator.certificate-registered')).toBe(true), { timeout: 5000 });
+    expect(simulator.logged.find((l) => l.event === 'simulator.certificate-unregistered')?.fields).toEqual({ sha256: 'ab'.repeat(32) });
+    expect((await call(simulator, '/gemeenten/0344/verzuimmeldingen')).status).toBe(200);
+  });
+});
+
 describe('the simulator command', () => {
   function capture(): { logger: Logger; lines: LogFields[] } {
     const lines: LogFields[] = [];
@@ -649,7 +673,7 @@ describe('the simulator command', () => {
       { logger, signal: stop.signal },
     );
     await vi.waitFor(() => expect(lines.filter((l) => l.event === 'simulator.tick').length).toBeGreaterThanOrEqual(2), { timeout: 5000 });
-    expect(lines[0]).toMatchObject({ event: 'simulator.listening', fixtures: 2, meldingen: 2, oinCheck: false });
+    expect(lines[0]).toMatchObject({ event: 'simulator.listening', fixtures: 2, meldingen: 2, oinCheck: false, certificateCheck: false });
     stop.abort();
     expect(await run).toBe(0);
     const ticks = lines.filter((l) => l.event === 'simulator.tick');
@@ -694,6 +718,8 @@ describe('the simulator command', () => {
       [[...base, '--port', '70000'], 64, /--port/],
       [[...base, '--tick', 'vaak'], 64, /--tick/],
       [[...base, '--bogus'], 64, /unknown option --bogus/],
+      [[...base, '--registered', 'abc'], 64, /--registered expects a SHA-256 fingerprint/],
+      [[...base, '--register-after', '5'], 64, /--register-after and --drop-on-register need --register-later/],
       [['--key', pki.serverKey, '--client-ca', pki.trustAnchors], 64, /--cert FILE is required/],
       [['--cert', path.join(tmp, 'geen.pem'), '--key', pki.serverKey, '--client-ca', pki.trustAnchors], 1, /geen\.pem/],
       [[...base, '--port', '0', '--fixtures', path.join(tmp, 'geen.json')], 1, /geen\.json/],

@@ -4,8 +4,11 @@
  * local mail catcher that writes .eml files, and three cycles of the real
  * relay: new meldingen; changes, a move to another verzuimsoort and
  * withdrawals; then a malformed record, a replay and the municipality's own
- * status change. Ends with a summary of what went where.
+ * status change; then a certificate renewal (tls.next, not registered yet;
+ * then registered while the old one is dropped: the switch within a cycle).
+ * Ends with a summary of what went where.
  */
+import { X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
@@ -13,6 +16,9 @@ import { runCycle, type CycleResult } from '../../src/app/cycle.js';
 import { createLogger } from '../../src/observability/log.js';
 import { KNOWN_VERZUIMSOORTEN, type Verzuimmelding } from '../../src/domain/melding.js';
 import { openRelay } from '../../src/app/runtime.js';
+import { createCertificateWatch } from '../../src/app/certificate-watch.js';
+import { createCsr } from '../../src/certs/csr.js';
+import { issueOnCsr } from '../testpki/issue-on-csr.js';
 import { advanceFeed, MeldingGenerator } from '../../src/simulator/generate.js';
 import { SimulatedFeed } from '../../src/simulator/feed.js';
 import { startSimulator } from '../../src/simulator/server.js';
@@ -47,11 +53,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
 
   const feed = new SimulatedFeed({ seed: 2026 });
   const generator = new MeldingGenerator({ seed: 2026, gemeentecode: GEMEENTECODE });
+  const currentFingerprint = new X509Certificate(readFileSync(pki.clientCert)).fingerprint256;
   const simulator = await startSimulator({
     cert: readFileSync(pki.serverCert),
     key: readFileSync(pki.serverKey),
     clientCa: readFileSync(pki.trustAnchors),
     gemeenten: { [GEMEENTECODE]: { oin: OIN } },
+    // DUO knows the demo's client certificate; the renewed one (day 4) only from day 5.
+    certificates: { registered: [currentFingerprint] },
     feed,
     protocol,
   });
@@ -63,7 +72,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   const { config } = loadConfig(configFile);
   const logFile = path.join(dir, 'relay.log');
   const log = createLogger({ level: 'info', destination: pino.destination({ dest: logFile, sync: true }) });
-  const relay = openRelay(config, log);
+  let relay = openRelay(config, log);
 
   const results: CycleResult[] = [];
   let exitCode = 0;
@@ -90,6 +99,29 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     advanceFeed(feed, generator, { nieuw: 1, wijzigingen: 1, intrekkingen: 0 });
     results.push(await cycle(relay, log));
     out(`5. cycle 3: ${describe(results.at(-1)!)}`);
+
+    // Day 4: the certificate renewal. A new key and CSR (what `cert request` writes), a certificate the
+    // test PKI issues on it as a TSP would, configured as tls.next; ROD does not know it yet.
+    const csr = await createCsr({ organisation: 'TRIAL Gemeente Utrecht', commonName: 'verzuim-relay.utrecht.example', kvk: '30280353', oin: OIN, bits: 3072 });
+    writeFileSync(path.join(dir, 'pki', 'next.key'), csr.keyPem, { mode: 0o600 });
+    writeFileSync(path.join(dir, 'pki', 'next.crt'), await issueOnCsr({ pki, csrPem: csr.csrPem }));
+    writeFileSync(configFile, localConfig({ rodUrl: simulator.url, smtpPort: catcher.port, pageSize: 5, protocol, next: { cert: 'pki/next.crt', key: 'pki/next.key' } }));
+    await relay.close();
+    relay = openRelay(loadConfig(configFile).config, log);
+    await createCertificateWatch(relay.config, relay.store, log, undefined, relay.rollover)();
+    advanceFeed(feed, generator, { nieuw: 2, wijzigingen: 1, intrekkingen: 0 });
+    results.push(await cycle(relay, log));
+    out(`6. cycle 4, tls.next configured, not registered yet (the probe: ${relay.store.certificateRollover.get().probeOutcome}), still ${relay.rollover.inUseKey}: ${describe(results.at(-1)!)}`);
+
+    // Day 5: DUO registers the new certificate and drops the old one at once. The cycle's first
+    // request is refused; the relay tries tls.next at once and switches, without a restart.
+    const nextFingerprint = new X509Certificate(readFileSync(path.join(dir, 'pki', 'next.crt'))).fingerprint256;
+    simulator.certificates!.register(nextFingerprint);
+    simulator.certificates!.unregister(currentFingerprint);
+    advanceFeed(feed, generator, { nieuw: 2, wijzigingen: 0, intrekkingen: 1 });
+    results.push(await cycle(relay, log));
+    const rollover = relay.store.certificateRollover.get();
+    out(`7. cycle 5, DUO swapped the registration: switched to ${relay.rollover.inUseKey} (${rollover.switchReason}) within the cycle: ${describe(results.at(-1)!)}`);
 
     await catcher.waitFor(relay.store.outbox.countByState().sent, 5_000).catch(() => undefined);
     const verified = relay.store.audit.verify();

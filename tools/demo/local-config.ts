@@ -6,7 +6,8 @@
 export const DEMO_GEMEENTECODE = '0344';
 export const DEMO_OIN = '00000001002220647000';
 
-export function localConfig(o: { rodUrl: string; smtpPort: number; pageSize: number; protocol: 'edukoppeling' | 'rest' }): string {
+export function localConfig(o: { rodUrl: string; smtpPort: number; pageSize: number; protocol: 'edukoppeling' | 'rest'; next?: { cert: string; key: string } }): string {
+  const next = o.next ? `\n  next:                     # the renewed certificate, while DUO registers it\n    cert: ${o.next.cert}\n    key: ${o.next.key}` : '';
   return `# Written by verzuim-relay for a run on this machine alone. Paths are relative to this file.
 municipality:
   code: "${DEMO_GEMEENTECODE}"
@@ -21,7 +22,7 @@ tls:
   cert: pki/client.crt
   key: pki/client.key
   trustAnchors: pki/root.pem
-  allowUnknownRoots: true   # the demo's TRIAL root is not a PKIoverheid root
+  allowUnknownRoots: true   # the demo's TRIAL root is not a PKIoverheid root${next}
 routing:
   instances:
     leerplicht: { name: Leerplicht Utrecht, email: leerplicht@utrecht.example }

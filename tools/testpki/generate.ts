@@ -60,6 +60,8 @@ export interface TestPkiFiles {
   clientKey: string;
   /** client.p12: leaf, chain and key, protected with the passphrase. */
   clientPfx: string;
+  /** tsp.key: the TSP CA's private key (PKCS#8 PEM), so a test can issue on a CSR (issueOnCsr). */
+  tspKey: string;
   /** server.crt: ROD server leaf followed by the intermediates, PEM. */
   serverCert: string;
   serverKey: string;
@@ -174,6 +176,7 @@ export async function generateTestPki(options: TestPkiOptions): Promise<TestPkiF
         friendlyName: clientSubject.commonName,
       }),
     ),
+    tspKey: writeKey(dir, 'tsp.key', pkcs8Pem(tsp.keys)),
     serverCert: write(dir, 'server.crt', pemOf(serverCert) + intermediatesPem),
     serverKey: writeKey(dir, 'server.key', pkcs8Pem(serverKeys)),
     passphrase,

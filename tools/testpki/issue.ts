@@ -133,10 +133,20 @@ export async function issueLeaf(
   publicKey: CryptoKey,
   options: LeafOptions,
 ): Promise<x509.X509Certificate> {
+  return issueLeafNamed(profile, issuer, publicKey, { ...options, name: leafName(options.subject) });
+}
+
+/** issueLeaf with the subject as a ready Name: a TSP issuing on a CSR keeps the CSR's subject as it is. */
+export async function issueLeafNamed(
+  profile: StyleProfile,
+  issuer: Issuer,
+  publicKey: CryptoKey,
+  options: Omit<LeafOptions, 'subject'> & { name: x509.Name },
+): Promise<x509.X509Certificate> {
   const usages = options.extendedKeyUsages ?? ['serverAuth', 'clientAuth'];
   return x509.X509CertificateGenerator.create({
     serialNumber: serialNumber(),
-    subject: leafName(options.subject),
+    subject: options.name,
     issuer: issuer.cert.subjectName,
     notBefore: options.validity.notBefore,
     notAfter: options.validity.notAfter,

@@ -4,8 +4,8 @@
  * counts and reasons only.
  */
 import { existsSync } from 'node:fs';
-import { certificateOin, gemeenteOf, type Config, type Gemeente } from '../../config/schema.js';
-import { inspectClientCertificate } from '../../certs/inspect.js';
+import { gemeenteOf, type Config, type Gemeente } from '../../config/schema.js';
+import { certificateInUse, inspectCertificates } from '../certificate-rollover.js';
 import { ingestItem, emptyIngestCounts, retryFailed } from '../../feed/ingest.js';
 import { silentLogger } from '../../observability/log.js';
 import { cleanOutsideText } from '../../observability/outside-text.js';
@@ -59,7 +59,11 @@ export function statusCommand(config: Config, opts: { json: boolean; out: Out; g
   const only = opts.gemeente ?? (config.gemeenten.length === 1 ? config.gemeenten[0]!.municipality.code : undefined);
   const store = openStore(config, 'read');
   try {
-    const report = inspectClientCertificate(config.tls, certificateOin(config));
+    const certificates = inspectCertificates(config, new Date());
+    const rollover = store.certificateRollover.get();
+    const inUse = certificateInUse(certificates, rollover.inUseSha256);
+    const report = inUse.report;
+    const next = certificates.next;
     // A row per gemeente: its own cursor, how its feed was last read, its meldingen, mail and quarantine.
     const gemeenten = selected.map((g) => {
       const code = g.municipality.code;
@@ -86,7 +90,26 @@ export function statusCommand(config: Config, opts: { json: boolean; out: Out; g
       mail: one?.mail ?? store.outbox.countByState(),
       quarantineOpen: one?.quarantineOpen ?? store.quarantine.countOpen(),
       gemeenten,
-      certificate: { usable: report.usable, hierarchy: report.hierarchy, oin: report.oin ?? null, daysLeft: report.daysLeft ?? null, notAfter: report.notAfter ?? null },
+      certificate: {
+        usable: report.usable,
+        hierarchy: report.hierarchy,
+        oin: report.oin ?? null,
+        daysLeft: report.daysLeft ?? null,
+        notAfter: report.notAfter ?? null,
+        inUse: inUse.key,
+        sha256: report.leaf?.sha256 ?? null,
+        switchedAt: inUse.key === 'tls.next' ? (rollover.switchedAt ?? null) : null,
+        switchReason: inUse.key === 'tls.next' ? (rollover.switchReason ?? null) : null,
+        next: next
+          ? {
+              usable: next.report.usable,
+              hierarchy: next.report.hierarchy,
+              sha256: next.report.leaf?.sha256 ?? null,
+              notAfter: next.report.notAfter ?? null,
+              lastProbe: rollover.probedSha256 !== undefined && rollover.probedSha256 === next.report.leaf?.sha256 ? { at: rollover.probedAt ?? null, result: rollover.probeOutcome ?? null } : null,
+            }
+          : null,
+      },
     };
     if (opts.json) {
       opts.out(JSON.stringify(status, null, 2));
@@ -128,7 +151,14 @@ export function statusCommand(config: Config, opts: { json: boolean; out: Out; g
       );
       for (const g of gemeenten) if (g.lastRead?.error) lines.push(`${g.gemeentecode}: ${g.lastRead.error}`);
     }
-    lines.push(`certificate:       ${report.usable ? 'usable' : 'NOT USABLE (verzuim-relay cert check)'}, ${report.hierarchy}, ${report.daysLeft ?? '?'} days left (until ${report.notAfter ?? '?'})`);
+    lines.push(
+      `certificate:       ${inUse.key}${status.certificate.switchedAt ? ` (switched ${status.certificate.switchedAt}, ${status.certificate.switchReason})` : ''}: ${report.usable ? 'usable' : 'NOT USABLE (verzuim-relay cert check)'}, ${report.hierarchy}, ${report.daysLeft ?? '?'} days left (until ${report.notAfter ?? '?'})`,
+      ...(next && inUse.key === 'tls'
+        ? [
+            `next certificate:  tls.next: ${next.report.usable ? 'usable' : 'NOT USABLE (verzuim-relay cert check)'}, ${next.report.hierarchy}, ${status.certificate.next?.lastProbe ? `ROD ${status.certificate.next.lastProbe.result === 'accepted' ? 'accepted it' : status.certificate.next.lastProbe.result === 'unregistered' ? 'does not accept it yet (DUO has not registered it)' : 'could not be asked'} at ${status.certificate.next.lastProbe.at}` : 'not asked yet'}`,
+          ]
+        : []),
+    );
     opts.out(lines.join('\n'));
     return ExitCode.OK;
   } finally {

@@ -1,28 +1,66 @@
 /**
- * `verzuim-relay cert check` and `verzuim-relay cert bundle`. The CLI dispatcher loads the
+ * `verzuim-relay cert check`, `cert bundle` and `cert request`. The CLI dispatcher loads the
  * configuration and calls these; they print and return the exit status.
  */
-import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import yazl from 'yazl';
-import { certificateOin, type Config } from '../../config/schema.js';
+import { certificateOin, nextTls, type Config } from '../../config/schema.js';
+import { onlyExpired } from '../../certs/rollover.js';
 import { bundleBaseName, bundleEntries, calendarDate, registrationDetails } from '../../certs/bundle.js';
 import { inspectWithMaterial, inspectClientCertificate } from '../../certs/inspect.js';
 import { formatReport } from '../../certs/report-format.js';
 import { ExitCode } from '../exit-codes.js';
+import { createCsr, subjectProblems } from '../../certs/csr.js';
+import { UsageError } from './args.js';
 
 type Out = (s: string) => void;
 const stdout: Out = (s) => process.stdout.write(s);
 
-/** 0 when the certificate setup is usable, 2 when not. */
+/**
+ * 0 when the certificate setup is usable, 2 when not. With tls.next both are reported, and the setup
+ * is usable when tls.next is and the relay has a usable certificate to work with (tls, or tls.next
+ * once tls expired).
+ */
 export async function certCheckCommand(config: Config, opts: { json: boolean; now?: Date; out?: Out }): Promise<number> {
   const out = opts.out ?? stdout;
-  const report = inspectClientCertificate(config.tls, certificateOin(config), opts.now ?? new Date());
+  const now = opts.now ?? new Date();
+  const expectedOin = certificateOin(config);
+  const report = inspectClientCertificate(config.tls, expectedOin, now);
   const actsFor = actingFor(config, report.oin);
-  if (opts.json) out(`${JSON.stringify(actsFor ? { ...report, actsFor } : report, null, 2)}\n`);
-  else out(formatReport(report) + (actsFor ? actingForText(actsFor) : ''));
-  return report.usable ? ExitCode.OK : ExitCode.CERT_UNUSABLE;
+  const nextConfig = nextTls(config.tls);
+  if (!nextConfig) {
+    if (opts.json) out(`${JSON.stringify(actsFor ? { ...report, actsFor } : report, null, 2)}\n`);
+    else out(formatReport(report) + (actsFor ? actingForText(actsFor) : ''));
+    return report.usable ? ExitCode.OK : ExitCode.CERT_UNUSABLE;
+  }
+  const next = inspectClientCertificate(nextConfig, expectedOin, now);
+  const move = {
+    chainsToAnchors: next.chain.length > 0 && !next.problems.some((p) => p.code.startsWith('CHAIN_') || p.code === 'ROOT_UNKNOWN'),
+    sameOin: next.oin !== undefined && next.oin === report.oin,
+  };
+  const usable = next.usable && (report.usable || onlyExpired(report.problems.map((p) => p.code)));
+  if (opts.json) {
+    out(`${JSON.stringify({ ...report, ...(actsFor ? { actsFor } : {}), next: { ...next, ...move } }, null, 2)}\n`);
+  } else {
+    const root = next.chain.at(-1);
+    out(
+      [
+        'Current certificate (tls)',
+        formatReport(report),
+        'Next certificate (tls.next)',
+        formatReport(next),
+        `Chains to tls.trustAnchors: ${move.chainsToAnchors ? `yes${root ? ` (${root.subject})` : ''}` : 'NO (see the problems above)'}`,
+        `Same OIN as tls:            ${move.sameOin ? `yes (${next.oin})` : `NO (tls ${report.oin ?? 'none'}, tls.next ${next.oin ?? 'none'})`}`,
+        next.usable
+          ? 'Next: send it to DUO (`verzuim-relay cert bundle --next --out DIR`); the relay switches to it by itself once ROD accepts it.'
+          : 'tls.next cannot be used yet: fix the problems above; the relay keeps using tls meanwhile.',
+        '',
+      ].join('\n') + (actsFor ? actingForText(actsFor) : ''),
+    );
+  }
+  return usable ? ExitCode.OK : ExitCode.CERT_UNUSABLE;
 }
 
 interface ActingFor {
@@ -63,10 +101,15 @@ function actingForText(a: ActingFor): string {
  * certificate setup is not usable: registering a certificate that cannot connect only costs a round
  * trip with DUO.
  */
-export async function certBundleCommand(config: Config, opts: { outDir: string; now?: Date; out?: Out }): Promise<number> {
+export async function certBundleCommand(config: Config, opts: { outDir: string; next?: boolean; now?: Date; out?: Out }): Promise<number> {
   const out = opts.out ?? stdout;
   const now = opts.now ?? new Date();
-  const { report, leaf, chain } = inspectWithMaterial(config.tls, certificateOin(config), now);
+  const tls = opts.next ? nextTls(config.tls) : config.tls;
+  if (!tls) {
+    out('No bundle written: --next needs tls.next in the configuration (the renewed certificate and its key).\n');
+    return ExitCode.CERT_UNUSABLE;
+  }
+  const { report, leaf, chain } = inspectWithMaterial(tls, certificateOin(config), now);
   if (!report.usable || !leaf) {
     out(formatReport(report));
     out('\nNo bundle written: fix the problems above first (`verzuim-relay cert check`).\n');
@@ -103,7 +146,77 @@ export async function certBundleCommand(config: Config, opts: { outDir: string; 
       ...(config.listed ? [`  for ${all.map((d) => `${d.gemeentecode} ${d.gemeente} (From OIN ${d.gemeenteOin})`).join(', ')}`] : []),
       '',
       'Next: mail this zip to DUO\'s verzuim address to register the certificate for ROD.',
-      `Do this again with the new certificate before this one expires (${details.validTo.slice(0, 10)}): ROD refuses a certificate DUO has not registered.`,
+      opts.next
+        ? 'Then wait: the relay asks ROD with tls.next daily and switches to it by itself once DUO registered it (cert.switched in the log, and a mail to the alert address).'
+        : `Do this again with the new certificate before this one expires (${details.validTo.slice(0, 10)}): ROD refuses a certificate DUO has not registered.`,
+      '',
+    ].join('\n'),
+  );
+  return ExitCode.OK;
+}
+
+/**
+ * `cert request`: a new key and CSR for the renewal, written only after the CSR was read back and
+ * checked. An existing key is never overwritten: it may belong to a certificate still on its way.
+ */
+export async function certRequestCommand(
+  config: Config,
+  opts: { outDir: string; commonName: string; kvk: string; organisation?: string; oin?: string; bits: 3072 | 4096; passphraseEnv?: string; out?: Out },
+): Promise<number> {
+  const out = opts.out ?? stdout;
+  let passphrase: string | undefined;
+  if (opts.passphraseEnv !== undefined) {
+    passphrase = process.env[opts.passphraseEnv];
+    if (!passphrase) throw new UsageError(`--passphrase-env ${opts.passphraseEnv}: that environment variable is not set or empty`);
+  }
+  // A gemeente's own certificate carries its OIN and name. A bureau's (a gemeenten list) carries the
+  // bureau's OIN, which the configuration does not name: the one of the certificate in use (a renewal
+  // keeps it), or --oin; and its organisation name must be given.
+  const single = config.listed ? undefined : config.gemeenten[0]!.municipality;
+  const oin = opts.oin ?? single?.oin ?? inspectClientCertificate(config.tls, null).oin;
+  if (oin === undefined) throw new UsageError('--oin OIN is required: the certificate in tls carries no OIN to keep (a gemeenten list names no OIN of its own)');
+  const organisation = opts.organisation ?? (single ? `Gemeente ${single.name}` : undefined);
+  if (organisation === undefined) throw new UsageError('--organisation NAME is required with a gemeenten list: the name of the organisation the certificate is for (the bureau)');
+  const subject = { organisation, commonName: opts.commonName, kvk: opts.kvk, oin };
+  const problems = subjectProblems(subject);
+  if (problems.length > 0) throw new UsageError(problems.join('; '));
+  const outDir = path.resolve(opts.outDir);
+  const keyFile = path.join(outDir, 'client.key');
+  const csrFile = path.join(outDir, 'client.csr');
+  for (const file of [keyFile, csrFile]) {
+    if (existsSync(file)) throw new UsageError(`${file} exists: choose another --out (a key there may belong to a certificate the TSP is still issuing)`);
+  }
+  const csr = await createCsr({ ...subject, bits: opts.bits, ...(passphrase ? { passphrase } : {}) });
+  mkdirSync(outDir, { recursive: true });
+  // 'wx': never over a file that appeared meanwhile; 0600: only the relay's user reads the key.
+  writeFileSync(keyFile, csr.keyPem, { mode: 0o600, flag: 'wx' });
+  writeFileSync(csrFile, csr.csrPem, { mode: 0o644, flag: 'wx' });
+  const dir = (f: string) => path.join(opts.outDir, f);
+  out(
+    [
+      `Wrote ${keyFile}`,
+      `  the new private key: RSA ${opts.bits}, mode 0600, ${passphrase ? `encrypted with the passphrase in $${opts.passphraseEnv}` : 'not encrypted'}. It never leaves this machine: do not send it to anyone.`,
+      `Wrote ${csrFile}`,
+      `  the certificate request (PKCS#10), checked: it parses, its signature verifies, the subject is as asked:`,
+      `  C=NL, O=${subject.organisation}, organizationIdentifier=NTRNL-${subject.kvk}, serialNumber=${subject.oin} (OIN), CN=${subject.commonName}`,
+      '',
+      'What comes next:',
+      `  1. Send ${dir('client.csr')} to your TSP (DigiCert, Digidentity or KPN) and order a PKIoverheid`,
+      `     G4 Private G-TLS certificate (server and client authentication, organisation validated) for OIN ${subject.oin}.`,
+      `  2. When it arrives, save it with the TSP's CA certificates as ${dir('client.crt')} and configure it`,
+      '     beside the current one, without removing tls.cert and tls.key:',
+      '       tls:',
+      '         next:',
+      `           cert: ${dir('client.crt')}`,
+      `           key: ${dir('client.key')}`,
+      ...(passphrase ? [`           keyPassphrase: \${${opts.passphraseEnv}}`] : []),
+      '     and add the G4 root (Staat der Nederlanden - G4 Root Priv G-TLS - 2024, from cert.pkioverheid.nl)',
+      '     to tls.trustAnchors if it is not there yet.',
+      '  3. Check both certificates: verzuim-relay cert check',
+      "  4. Register it with DUO: verzuim-relay cert bundle --next --out DIR, and mail the zip to DUO's verzuim address.",
+      '  5. Wait. The relay asks ROD with the new certificate at start and daily and switches by itself once DUO',
+      '     registered it (no restart); cert.switched in the log and a mail to the alert address say so.',
+      '     Afterwards, when convenient, move the tls.next lines to tls.',
       '',
     ].join('\n'),
   );

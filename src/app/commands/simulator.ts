@@ -64,6 +64,20 @@ fault code and the rule for every request it refuses.`,
       description: 'edukoppeling: an OIN any client certificate may name in wsa:From\nbesides its own (repeatable); others get Client.EK0030',
     },
     tick: { type: 'string', value: 'SECONDS', description: 'add activity (new, changed, withdrawn meldingen) every\nSECONDS (default 0 = off)' },
+    registered: {
+      type: 'string',
+      value: 'SHA256',
+      multiple: true,
+      description: 'a client certificate DUO has registered, by the SHA-256 of its DER\n(hex, colons allowed; `cert check` prints it); with this option any\nother certificate is refused: 403 ROD-403-OIN / Client.EK0030',
+    },
+    'register-later': {
+      type: 'string',
+      value: 'SHA256',
+      multiple: true,
+      description: 'a certificate DUO registers only after --register-after SECONDS\n(a renewal under way)',
+    },
+    'register-after': { type: 'string', value: 'SECONDS', description: 'when the --register-later certificates are registered (default 60)' },
+    'drop-on-register': { type: 'boolean', description: 'at --register-after, DUO also drops the --registered certificates' },
   },
 } as const satisfies CommandSpec;
 
@@ -140,7 +154,19 @@ export async function simulatorCommand(argv: string[], io: SimulatorCommandIo = 
     if ((values['signing-cert'] === undefined) !== (values['signing-key'] === undefined)) throw new UsageError('--signing-cert and --signing-key go together');
     const soapPath = values['soap-path'];
     if (soapPath !== undefined && !/^\/[A-Za-z0-9._~/-]*$/.test(soapPath)) throw new UsageError(`--soap-path expects a path starting with /, got "${soapPath}"`);
+    const fingerprint = (name: string, value: string) => {
+      if (!/^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/.test(value)) throw new UsageError(`--${name} expects a SHA-256 fingerprint (64 hex digits, colons allowed), got "${value}"`);
+      return value;
+    };
+    const registered = (values.registered ?? []).map((v) => fingerprint('registered', v));
+    const later = (values['register-later'] ?? []).map((v) => fingerprint('register-later', v));
+    const registerAfter = values['register-after'] ?? '60';
+    if (!/^[0-9]+(\.[0-9]+)?$/.test(registerAfter)) throw new UsageError(`--register-after expects a number of seconds, got "${registerAfter}"`);
+    if (later.length === 0 && (values['register-after'] !== undefined || values['drop-on-register'])) throw new UsageError('--register-after and --drop-on-register need --register-later');
     settings = {
+      ...(registered.length > 0 || later.length > 0
+        ? { certificates: { registered, ...(later.length > 0 ? { later: { fingerprints: later, afterSeconds: Number(registerAfter), dropOthers: values['drop-on-register'] === true } } : {}) } }
+        : {}),
       protocol,
       edukoppeling: {
         ...(soapPath !== undefined ? { path: soapPath } : {}),
@@ -211,6 +237,7 @@ export async function simulatorCommand(argv: string[], io: SimulatorCommandIo = 
       protocol: settings.protocol,
       edukoppeling: settings.edukoppeling,
       ...(settings.registry !== undefined ? { gemeenten: settings.registry } : {}),
+      ...(settings.certificates ? { certificates: settings.certificates } : {}),
       log: (event, fields) => logger.info(event, fields),
     });
   } catch (error) {
@@ -227,6 +254,7 @@ export async function simulatorCommand(argv: string[], io: SimulatorCommandIo = 
     gemeentecode: settings.gemeentecode,
     gemeenten: settings.gemeenten.map((g) => g.code),
     oinCheck: settings.registry !== undefined,
+    certificateCheck: settings.certificates !== undefined,
     seed: settings.seed,
     fixtures: loaded,
     meldingen: feed.meldingen().length,

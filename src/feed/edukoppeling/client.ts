@@ -13,7 +13,7 @@ import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { XMLSerializer, type Element } from '@xmldom/xmldom';
 import type { Logger } from '../../observability/log.js';
 import { RodError, tooManyItems } from '../errors.js';
-import { RodHttp, type RodTls } from '../http.js';
+import { RodHttp, type RodCredentials, type RodTls } from '../http.js';
 import type { FeedPage, RodTransport } from '../transport.js';
 import {
   actionOf,
@@ -71,24 +71,34 @@ const certificatesIn = (pem: string) => (pem.match(PEM_CERTIFICATE) ?? []).map((
 export class EdukoppelingTransport implements RodTransport {
   private readonly http: RodHttp;
   private readonly contract: Contract;
-  private readonly certificate: X509Certificate;
-  private readonly key: KeyObject;
+  private certificate: X509Certificate;
+  private key: KeyObject;
   private readonly anchors: X509Certificate[];
   /** CA certificates that may complete DUO's chain: DUO sends its leaf only. */
-  private readonly intermediates: X509Certificate[];
+  private intermediates: X509Certificate[];
   private readonly now: () => Date;
 
   constructor(private readonly options: EdukoppelingClientOptions) {
     this.http = new RodHttp(options);
     this.contract = contractNamed(options.edukoppeling.contract);
-    const chain = certificatesIn(options.tls.certPem);
-    if (!chain[0]) throw new RodError('tls', 'no client certificate to sign Edukoppeling messages with');
-    this.certificate = chain[0];
-    this.key = pkcs1SigningKey(createPrivateKey(options.tls.keyPem));
     this.anchors = certificatesIn(options.tls.anchorsPem);
-    // The anchors file and our own chain: a PKIoverheid TSP CA is often the same on both sides.
-    this.intermediates = [...chain.slice(1), ...this.anchors];
+    ({ certificate: this.certificate, key: this.key, intermediates: this.intermediates } = this.signingMaterial(options.tls));
     this.now = options.now ?? (() => new Date());
+  }
+
+  /** Request rule 7: the key of the TLS certificate signs, so a switch of certificate switches both together. */
+  useCredentials(credentials: RodCredentials): void {
+    const material = this.signingMaterial(credentials);
+    this.http.useCredentials(credentials);
+    ({ certificate: this.certificate, key: this.key, intermediates: this.intermediates } = material);
+  }
+
+  private signingMaterial(credentials: RodCredentials): { certificate: X509Certificate; key: KeyObject; intermediates: X509Certificate[] } {
+    const chain = certificatesIn(credentials.certPem);
+    if (!chain[0]) throw new RodError('tls', 'no client certificate to sign Edukoppeling messages with');
+    // The anchors file and our own chains (tls and tls.next): a PKIoverheid TSP CA is often the same on both sides.
+    const others = certificatesIn(this.options.tls.intermediatesPem ?? '').filter((c) => c.ca);
+    return { certificate: chain[0], key: pkcs1SigningKey(createPrivateKey(credentials.keyPem)), intermediates: [...chain.slice(1), ...others, ...this.anchors] };
   }
 
   /** opvragen_verzuimmutaties after `vanaf` (exclusive): each verified verzuimmelding element is one item. */

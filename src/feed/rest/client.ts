@@ -6,7 +6,7 @@ import type { Logger } from '../../observability/log.js';
 import { cleanOutsideText, withheldText } from '../../observability/outside-text.js';
 import { mutatiePaginaSchema, problemSchema, type Problem } from '../contract.js';
 import { RodError, tooManyItems, type RodErrorKind } from '../errors.js';
-import { RodHttp, type RodTls } from '../http.js';
+import { RodHttp, type RodCredentials, type RodTls } from '../http.js';
 import type { FeedPage, RodTransport } from '../transport.js';
 
 export interface RodClientOptions {
@@ -57,6 +57,10 @@ export class RestTransport implements RodTransport {
       if (err instanceof RodError && err.details.status === 409) return 'conflict';
       throw err;
     }
+  }
+
+  useCredentials(credentials: RodCredentials): void {
+    this.http.useCredentials(credentials);
   }
 
   async close(): Promise<void> {

@@ -184,6 +184,8 @@ export interface SoapRequestContext {
   feed: SimulatedFeed;
   gemeenten: GemeenteRegistry | undefined;
   log: (event: string, fields: Record<string, unknown>) => void;
+  /** False when the client certificate is not registered with DUO (SimulatorOptions.certificates). */
+  registered?: boolean;
 }
 
 export async function answerSoap(site: SoapSite, x: SoapRequestContext): Promise<SoapReply> {
@@ -225,6 +227,15 @@ export async function answerSoap(site: SoapSite, x: SoapRequestContext): Promise
     return fault(faultcode, FAULTS[error.code]);
   }
 
+  // A request that passes every wire rule, signed with a certificate DUO does not know: EK0030,
+  // as for a certificate that may not act for the OIN in From.
+  if (x.registered === false) {
+    const faultcode = 'Client.EK0030';
+    const reason = 'the TLS client certificate is not registered with DUO';
+    site.control.refusals.push({ faultcode, check: 'checkRegistered', reason });
+    x.log('simulator.edukoppeling.refused', { faultcode, check: 'checkRegistered', reason });
+    return { ...fault(faultcode, FAULTS.EK0030), operation: request.operation };
+  }
   const injection = site.control.take();
   if (injection?.kind === 'fault') {
     x.log('simulator.edukoppeling.injected', { faultcode: injection.faultcode });

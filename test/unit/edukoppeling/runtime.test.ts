@@ -20,7 +20,7 @@ describe('openRelay', () => {
       const config = { ...base, rod: { ...base.rod, url: 'https://localhost:6977/ROD/services/verzuim1.0', protocol } };
       const relay = openRelay(config, silentLogger);
       try {
-        expect(relay.rod).toBeInstanceOf(protocol === 'rest' ? RestTransport : EdukoppelingTransport);
+        expect(relay.transport).toBeInstanceOf(protocol === 'rest' ? RestTransport : EdukoppelingTransport);
       } finally {
         await relay.close();
       }
