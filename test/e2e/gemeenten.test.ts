@@ -5,13 +5,19 @@
  * not stop the others; a crash in the middle of the second gemeente's pages
  * loses nothing and never sends the same mail under two Message-IDs.
  */
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { parseLogs } from '../support/relay-process.js';
 import { PROTOCOLS } from '../support/config.js';
 import { BUREAU_GEMEENTEN, createBureauWorld, recipientDomain, type BureauWorld } from '../support/gemeenten.js';
 import { startDaemon, type Daemon } from '../support/relay-process.js';
 import type { Verzuimmelding } from '../../src/domain/melding.js';
 
 const pki = inject('pkiG4');
+const g1 = inject('pkiG1');
 
 const domainOf = new Map(BUREAU_GEMEENTEN.map((g) => [g.code, g.domain]));
 const nameOf = new Map(BUREAU_GEMEENTEN.map((g) => [g.code, g.name]));
@@ -166,5 +172,101 @@ describe.each(PROTOCOLS)('one relay for a regional bureau (%s)', (protocol) => {
     expect(byMessageId.size).toBe(expected.size);
     expect(new Set(byMessageId.values())).toEqual(expected);
     expect((await world.cli('audit', 'verify')).code).toBe(0);
+  });
+});
+
+describe.each(PROTOCOLS)("a regional bureau renews its one certificate (%s)", (protocol) => {
+  let world: BureauWorld | undefined;
+  afterEach(async () => {
+    await world?.close();
+    world = undefined;
+  });
+
+  it('switches every gemeente to tls.next once, in the cycle in which DUO swaps the registration; no gemeente misses a melding', async () => {
+    const fingerprint = (certFile: string) => new X509Certificate(readFileSync(certFile)).fingerprint256;
+    // G1 in tls, G4 in tls.next, both roots trusted during the move; the same (bureau's) OIN in both.
+    const anchors = path.join(mkdtempSync(path.join(os.tmpdir(), 'verzuim-relay-bureau-roots-')), 'roots.pem');
+    writeFileSync(anchors, readFileSync(g1.trustAnchors, 'utf8') + readFileSync(pki.trustAnchors, 'utf8'));
+    world = await createBureauWorld({
+      pki,
+      protocol,
+      clientCa: anchors,
+      certificates: { registered: [fingerprint(g1.clientCert)] },
+      tls: { cert: g1.clientCert, key: g1.clientKey, trustAnchors: anchors, allowUnknownRoots: true, next: { cert: pki.clientCert, key: pki.clientKey } },
+    });
+    const w = world;
+    const append = () => BUREAU_GEMEENTEN.map((g) => w.feed.append(w.generators.get(g.code)!.nieuweMelding({ verzuimsoort: 'LUXE' })));
+
+    const firstBatch = append();
+    const before = await w.once();
+    expect(before.code, before.stdout + before.stderr).toBe(0);
+    const beforeLogs = parseLogs(before.stdout);
+    expect(beforeLogs.find((l) => l.event === 'cert.probed')).toMatchObject({ result: 'unregistered' });
+    expect(beforeLogs.some((l) => l.event === 'cert.switched')).toBe(false);
+
+    // DUO registers the G4 certificate and drops the G1 one at once.
+    w.simulator.certificates!.register(fingerprint(pki.clientCert));
+    w.simulator.certificates!.unregister(fingerprint(g1.clientCert));
+    const secondBatch = append();
+    const during = await w.once();
+    expect(during.code, during.stdout + during.stderr).toBe(0);
+    const logs = parseLogs(during.stdout);
+    // One switch for the one certificate (the probe at start finds tls.next accepted); every gemeente is read with it.
+    expect(logs.filter((l) => l.event === 'cert.switched')).toEqual([expect.objectContaining({ reason: 'next-accepted' })]);
+    expect(logs.some((l) => l.event === 'cycle.fetch-failed')).toBe(false);
+    expect(logs.find((l) => l.event === 'cycle.finished')).toMatchObject({ outcome: 'ok' });
+
+    const third = append();
+    const after = await w.once();
+    expect(after.code, after.stdout).toBe(0);
+    expect(parseLogs(after.stdout).find((l) => l.event === 'cert.loaded')).toMatchObject({ inUse: 'tls.next' });
+
+    const mails = await w.parsedMails();
+    for (const m of [...firstBatch, ...secondBatch, ...third]) {
+      const mailed = mails.filter((mail) => String(mail.headers.get('x-verzuim-meldingsnummer')) === m.meldingsnummer);
+      expect(mailed, `melding ${m.meldingsnummer} of ${m.gemeentecode}`).toHaveLength(1);
+      expect(recipientDomain(mailed[0]!)).toBe(domainOf.get(m.gemeentecode));
+    }
+    const exported = await w.cli('audit', 'export');
+    expect(exported.stdout.split('\n').filter((l) => l.includes('"cert.switched"'))).toHaveLength(1);
+  });
+
+  it('in a running daemon: the first gemeente refused as unregistered tries tls.next at once, and the other gemeenten are read with it in the same cycle', async () => {
+    const fingerprint = (certFile: string) => new X509Certificate(readFileSync(certFile)).fingerprint256;
+    const anchors = path.join(mkdtempSync(path.join(os.tmpdir(), 'verzuim-relay-bureau-roots-')), 'roots.pem');
+    writeFileSync(anchors, readFileSync(g1.trustAnchors, 'utf8') + readFileSync(pki.trustAnchors, 'utf8'));
+    world = await createBureauWorld({
+      pki,
+      protocol,
+      clientCa: anchors,
+      certificates: { registered: [fingerprint(g1.clientCert)] },
+      tls: { cert: g1.clientCert, key: g1.clientKey, trustAnchors: anchors, allowUnknownRoots: true, next: { cert: pki.clientCert, key: pki.clientKey } },
+      schedule: { cron: '*/2 * * * * *', timezone: 'Europe/Amsterdam' },
+    });
+    const w = world;
+    const daemon = startDaemon(['run', '--config', w.configFile]);
+    try {
+      await daemon.waitForLog((l) => l.event === 'cycle.finished');
+      // Between two cycles, with no probe due until tomorrow: DUO swaps the registration.
+      w.simulator.certificates!.register(fingerprint(pki.clientCert));
+      w.simulator.certificates!.unregister(fingerprint(g1.clientCert));
+      const meldingen = BUREAU_GEMEENTEN.map((g) => w.feed.append(w.generators.get(g.code)!.nieuweMelding({ verzuimsoort: 'LUXE' })));
+      await daemon.waitForLog((l) => l.event === 'cert.switched', 20_000);
+      for (const m of meldingen) await daemon.waitForLog((l) => l.event === 'mail.sent' && l.meldingsnummer === m.meldingsnummer, 20_000);
+      daemon.child.kill('SIGTERM');
+      expect((await daemon.exited).code).toBe(0);
+      const logs = daemon.logs();
+      expect(logs.filter((l) => l.event === 'cert.switched')).toEqual([expect.objectContaining({ reason: 'current-refused' })]);
+      expect(logs.some((l) => l.event === 'cycle.fetch-failed')).toBe(false);
+      expect(logs.filter((l) => l.event === 'cycle.finished').every((l) => l.outcome === 'ok')).toBe(true);
+      const mails = await w.parsedMails();
+      for (const m of meldingen) {
+        const mailed = mails.filter((mail) => String(mail.headers.get('x-verzuim-meldingsnummer')) === m.meldingsnummer);
+        expect(mailed, `melding ${m.meldingsnummer} of ${m.gemeentecode}`).toHaveLength(1);
+        expect(recipientDomain(mailed[0]!)).toBe(domainOf.get(m.gemeentecode));
+      }
+    } finally {
+      if (daemon.child.exitCode === null) daemon.child.kill('SIGKILL');
+    }
   });
 });

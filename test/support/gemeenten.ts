@@ -12,7 +12,7 @@ import { startMailCatcher, type RunningMailCatcher } from '../../tools/mail-catc
 import { SimulatedFeed } from '../../src/simulator/feed.js';
 import { MeldingGenerator } from '../../src/simulator/generate.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server.js';
-import type { GemeenteRegistry } from '../../src/simulator/access.js';
+import type { CertificateRegistration, GemeenteRegistry } from '../../src/simulator/access.js';
 import type { TestPkiFiles } from '../../tools/testpki/generate.js';
 import { writeTestConfig, type RodProtocol } from './config.js';
 import { OIN as CERTIFICATE_OIN, ROUTING } from './fixtures.js';
@@ -66,7 +66,20 @@ export interface BureauWorld {
   close(): Promise<void>;
 }
 
-export async function createBureauWorld(options: { pki: TestPkiFiles; protocol: RodProtocol; refused?: readonly string[]; pageSize?: number }): Promise<BureauWorld> {
+export async function createBureauWorld(options: {
+  pki: TestPkiFiles;
+  protocol: RodProtocol;
+  refused?: readonly string[];
+  pageSize?: number;
+  /** Which client certificates the simulated DUO has registered (default: every one that chains). */
+  certificates?: CertificateRegistration;
+  /** The roots client certificates must chain to, a PEM file (default: pki.trustAnchors). */
+  clientCa?: string;
+  /** Merged into the configuration's tls section (default: the pki's client certificate). */
+  tls?: Record<string, unknown>;
+  /** The schedule section, for a daemon. */
+  schedule?: { cron: string; timezone: string };
+}): Promise<BureauWorld> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'verzuim-relay-bureau-'));
   const refused = new Set(options.refused ?? []);
   const feed = new SimulatedFeed({ seed: 5 });
@@ -79,7 +92,8 @@ export async function createBureauWorld(options: { pki: TestPkiFiles; protocol: 
   const simulator = await startSimulator({
     cert: readFileSync(options.pki.serverCert),
     key: readFileSync(options.pki.serverKey),
-    clientCa: readFileSync(options.pki.trustAnchors),
+    clientCa: readFileSync(options.clientCa ?? options.pki.trustAnchors),
+    ...(options.certificates ? { certificates: options.certificates } : {}),
     gemeenten: registry,
     feed,
     protocol: options.protocol,
@@ -99,6 +113,8 @@ export async function createBureauWorld(options: { pki: TestPkiFiles; protocol: 
       smtp: { from: 'Verzuimrelay regio <verzuim-relay@bureau.example>' },
       alerts: { email: 'beheer@bureau.example' },
       ...(options.pageSize ? { rod: { pageSize: options.pageSize } } : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
+      ...(options.schedule ? { schedule: options.schedule } : {}),
     },
   });
   return {
