@@ -40,8 +40,12 @@ export interface CycleResult {
 export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
   const { config, store, rod, log } = deps;
   const now = deps.now ?? (() => new Date());
-  const cycleId = store.cycles.start(now());
-  store.audit.append({ event: 'cycle.started', outcome: 'info', cycleId });
+  // The cycle's row and its audit row in one commit (one fsync, one head file write, not two).
+  const cycleId = store.transaction(() => {
+    const id = store.cycles.start(now());
+    store.audit.append({ event: 'cycle.started', outcome: 'info', cycleId: id });
+    return id;
+  });
   log.info('cycle.started', { cycleId });
 
   const ingest = emptyIngestCounts();
@@ -107,8 +111,10 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
 
   const counts = { pages, fetched, ...ingest, ...delivered };
   const outcome = error === undefined ? 'ok' : 'failed';
-  store.cycles.finish(cycleId, now(), outcome, counts, error);
-  store.audit.append({ event: 'cycle.finished', outcome: outcome === 'ok' ? 'ok' : 'failed', cycleId, detail: { ...counts, error } });
+  store.transaction(() => {
+    store.cycles.finish(cycleId, now(), outcome, counts, error);
+    store.audit.append({ event: 'cycle.finished', outcome: outcome === 'ok' ? 'ok' : 'failed', cycleId, detail: { ...counts, error } });
+  });
   log.info('cycle.finished', { cycleId, outcome, ...counts });
   deps.metrics?.cycleFinished(outcome, fetched);
   return { cycleId, outcome, error, counts };

@@ -1,6 +1,7 @@
 /** Mutations as received, and the current state per melding. */
 import type { Verzuimmelding } from '../domain/melding.js';
 import { isOpenStatus } from '../domain/melding.js';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './database.js';
 
 export interface StoredMelding {
@@ -33,7 +34,16 @@ interface MeldingRow {
 }
 
 export class Meldingen {
+  /** Each statement runs once per mutation or mail: prepared once, not for every call. */
+  private readonly statements = new Map<string, Statement>();
+
   constructor(private readonly db: Db) {}
+
+  private prepare(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) this.statements.set(sql, (statement = this.db.prepare(sql)));
+    return statement;
+  }
 
   /** Keeps the feed item exactly as ROD sent it (fields this version does not know included). */
   /**
@@ -44,8 +54,8 @@ export class Meldingen {
   recordMutation(m: Verzuimmelding, received: string, outcome: 'processed' | 'stale', policyRow: number | null, receivedAt: Date): number {
     const purged =
       outcome === 'stale' &&
-      this.db.prepare('SELECT purged_at FROM meldingen WHERE meldingsnummer = ?').pluck().get(m.meldingsnummer) != null;
-    const result = this.db
+      this.prepare('SELECT purged_at FROM meldingen WHERE meldingsnummer = ?').pluck().get(m.meldingsnummer) != null;
+    const result = this
       .prepare(`INSERT INTO mutations (meldingsnummer, volgnummer, received_at, outcome, policy_row, payload)
         VALUES (?, ?, ?, ?, ?, ?)`)
       .run(m.meldingsnummer, m.volgnummer, receivedAt.toISOString(), outcome, policyRow, purged ? null : received);
@@ -53,7 +63,7 @@ export class Meldingen {
   }
 
   get(meldingsnummer: string): StoredMelding | undefined {
-    const row = this.db
+    const row = this
       .prepare(`SELECT m.*, u.payload FROM meldingen m JOIN mutations u ON u.id = m.mutation_id WHERE m.meldingsnummer = ?`)
       .get(meldingsnummer) as MeldingRow | undefined;
     return row ? toStored(row) : undefined;
@@ -61,7 +71,7 @@ export class Meldingen {
 
   /** A mutation exactly as received, or undefined once it was purged. */
   mutationPayload(mutationId: number): string | undefined {
-    const payload = this.db.prepare('SELECT payload FROM mutations WHERE id = ?').pluck().get(mutationId) as string | null | undefined;
+    const payload = this.prepare('SELECT payload FROM mutations WHERE id = ?').pluck().get(mutationId) as string | null | undefined;
     return payload ?? undefined;
   }
 
@@ -72,7 +82,7 @@ export class Meldingen {
    */
   save(m: Verzuimmelding, mutationId: number, knownBy: readonly string[], now: Date): void {
     const closedAt = isOpenStatus(m.status) ? null : now.toISOString();
-    this.db
+    this
       .prepare(`INSERT INTO meldingen (meldingsnummer, volgnummer, verzuimsoort, status, mutation_id, known_by, first_seen_at, updated_at, closed_at)
         VALUES (@nr, @volgnummer, @soort, @status, @mutationId, @knownBy, @now, @now, @closedAt)
         ON CONFLICT (meldingsnummer) DO UPDATE SET volgnummer = excluded.volgnummer, verzuimsoort = excluded.verzuimsoort,
@@ -94,7 +104,7 @@ export class Meldingen {
   }
 
   countByStatus(): Record<string, number> {
-    const rows = this.db.prepare('SELECT status, COUNT(*) AS n FROM meldingen GROUP BY status ORDER BY status').all() as { status: string; n: number }[];
+    const rows = this.prepare('SELECT status, COUNT(*) AS n FROM meldingen GROUP BY status ORDER BY status').all() as { status: string; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 }

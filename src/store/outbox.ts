@@ -63,8 +63,8 @@ export class Outbox {
   /** Queues a mail; a mail with the same Message-ID (the same melding, volgnummer, instance and kind) is queued once. */
   enqueue(mail: NewMail): number | null {
     const at = mail.createdAt.toISOString();
-    const result = this.db
-      .prepare(`INSERT OR IGNORE INTO outbox
+    const result = this
+      .cached(`INSERT OR IGNORE INTO outbox
         (message_id, kind, meldingsnummer, volgnummer, mutation_id, instance, recipient, changes, alert, state, created_at, next_attempt_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`)
       .run(
@@ -106,7 +106,7 @@ export class Outbox {
   }
 
   get(id: number): OutboxRow | undefined {
-    return this.db.prepare('SELECT * FROM outbox WHERE id = ?').get(id) as OutboxRow | undefined;
+    return this.cached('SELECT * FROM outbox WHERE id = ?').get(id) as OutboxRow | undefined;
   }
 
   /**
