@@ -11,7 +11,7 @@ import type { RelayCounters } from '../observability/metrics.js';
 import { cleanOutsideText } from '../observability/outside-text.js';
 import type { MailSender } from '../mail/smtp.js';
 import { RodError } from '../feed/errors.js';
-import type { RodTransport } from '../feed/transport.js';
+import type { FeedPage, RodTransport } from '../feed/transport.js';
 import { purgeExpired } from '../store/retention.js';
 import type { Store } from '../store/store.js';
 
@@ -57,23 +57,41 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
     let cursor = store.cursor.get();
     const forwardMail = cursor.backlogDone || config.sync.backlog === 'forward';
     if (!forwardMail) log.info('sync.backlog', { cycleId, mode: 'store-only', cursor: cursor.volgnummer });
-    for (;;) {
-      const vanaf = cursor.volgnummer;
-      const page = await rod.fetchPage(vanaf, config.rod.pageSize);
-      pages++;
-      fetched += page.items.length;
-      const counts = ingestPage({ store, config, log, now, cycleId, forwardMail }, page, vanaf);
-      for (const key of Object.keys(ingest) as (keyof IngestCounts)[]) ingest[key] += counts[key];
-      log.info('page.stored', { cycleId, vanaf, volgnummerTot: page.volgnummerTot, items: page.items.length, meer: page.meer, requestId: page.requestId, ...counts });
-      cursor = store.cursor.get();
-      if (!page.meer) {
-        if (!cursor.backlogDone) store.cursor.markBacklogDone(now());
-        break;
+    // The next page is asked for while this one is stored, so ROD's work and
+    // ours overlap: one request in flight at a time, as before. It asks from
+    // where storing this page moves the cursor; when the cursor ends up
+    // elsewhere the answer is dropped and the page asked for again. The cursor
+    // itself still moves only with a committed page.
+    let prefetch: { vanaf: number; page: Promise<FeedPage> } | undefined;
+    try {
+      for (;;) {
+        const vanaf = cursor.volgnummer;
+        const page = await (prefetch?.vanaf === vanaf ? prefetch.page : rod.fetchPage(vanaf, config.rod.pageSize));
+        prefetch = undefined;
+        const next = Math.max(vanaf, page.volgnummerTot);
+        if (page.meer && next > vanaf && !deps.signal?.aborted) {
+          prefetch = { vanaf: next, page: rod.fetchPage(next, config.rod.pageSize) };
+          // Its failure is reported when (and if) it is awaited, not as an unhandled rejection.
+          prefetch.page.catch(() => {});
+        }
+        pages++;
+        fetched += page.items.length;
+        const counts = ingestPage({ store, config, log, now, cycleId, forwardMail }, page, vanaf);
+        for (const key of Object.keys(ingest) as (keyof IngestCounts)[]) ingest[key] += counts[key];
+        log.info('page.stored', { cycleId, vanaf, volgnummerTot: page.volgnummerTot, items: page.items.length, meer: page.meer, requestId: page.requestId, ...counts });
+        cursor = store.cursor.get();
+        if (!page.meer) {
+          if (!cursor.backlogDone) store.cursor.markBacklogDone(now());
+          break;
+        }
+        if (cursor.volgnummer <= vanaf) {
+          // ROD says there is more but did not move past vanaf: asking again would loop forever.
+          throw new RodError('invalid-response', `ROD answered meer: true without moving past volgnummer ${vanaf}; request ${page.requestId}`);
+        }
       }
-      if (cursor.volgnummer <= vanaf) {
-        // ROD says there is more but did not move past vanaf: asking again would loop forever.
-        throw new RodError('invalid-response', `ROD answered meer: true without moving past volgnummer ${vanaf}; request ${page.requestId}`);
-      }
+    } finally {
+      // A page asked for but not stored (an error, a stop): its answer is not waited for.
+      prefetch = undefined;
     }
   } catch (err) {
     // A RodError's message quotes ROD only through cleanOutsideText; anything else may carry
