@@ -115,7 +115,8 @@ interface OnceRun {
 /** `verzuim-relay once`, its log read for the moments that split the cycle; peak RSS sampled from /proc. */
 async function once(configFile: string): Promise<OnceRun> {
   const run: OnceRun = { exit: 0, peakRss: 0, startedAt: 0, lastPageAt: 0, finishedAt: 0, counts: {} };
-  const started = start([cli, 'once', '--config', configFile], (line) => {
+  // As the image runs it (Dockerfile ENTRYPOINT): node --optimize-for-size (see src/app/memory.ts).
+  const started = start(['--optimize-for-size', cli, 'once', '--config', configFile], (line) => {
     const fields = json(line);
     if (!fields) return;
     const time = typeof fields.time === 'number' ? fields.time : Date.parse(String(fields.time));
