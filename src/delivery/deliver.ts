@@ -90,7 +90,11 @@ export async function deliverDue(ctx: DeliveryContext): Promise<DeliveryCounts> 
   // follows while the last one brought mails to a final state.
   // A pass covers the mails queued when it started; what a pass queues (an
   // alert) waits for the next one.
-  let after = 0;
+  // A pass starts at the first due mail, not at the start of the table: the
+  // sent mails of earlier cycles are not read again.
+  const passStart = () => (ctx.store.outbox.firstDueId(ctx.now()) ?? Number.MAX_SAFE_INTEGER) - 1;
+  let after = passStart();
+  let first = after;
   let upTo = ctx.store.outbox.lastId();
   let settledAtPassStart = 0;
   for (;;) {
@@ -98,8 +102,8 @@ export async function deliverDue(ctx: DeliveryContext): Promise<DeliveryCounts> 
     const batch = claimBatch(ctx, after, upTo, batchSize, counts);
     if (batch.listed === 0) {
       const settled = counts.sent + counts.dead;
-      if (after === 0 || settled === settledAtPassStart) break;
-      after = 0;
+      if (after === first || settled === settledAtPassStart) break;
+      after = first = passStart();
       upTo = ctx.store.outbox.lastId();
       settledAtPassStart = settled;
       continue;

@@ -91,13 +91,22 @@ export class Outbox {
    * holds two volgnummers of one melding.
    */
   due(now: Date, limit = 500, after = 0, upTo = Number.MAX_SAFE_INTEGER): OutboxRow[] {
-    return this.cached(`SELECT * FROM outbox o
+    // NOT INDEXED: walk the table in id order from `after` and stop at the
+    // limit. Through the state index SQLite listed every due mail and sorted
+    // them for each batch: over a backlog of 190,000 mails, a second a batch.
+    return this.cached(`SELECT * FROM outbox o NOT INDEXED
         WHERE o.id > ? AND o.id <= ? AND o.state IN (${sqlList(TRANSITIONS.claim.from)}) AND o.next_attempt_at <= ?
           AND NOT EXISTS (
             SELECT 1 FROM outbox e
             WHERE o.meldingsnummer IS NOT NULL AND e.meldingsnummer = o.meldingsnummer
               AND e.volgnummer < o.volgnummer AND e.state IN (${sqlList(UNFINISHED)}))
         ORDER BY o.id LIMIT ?`).all(after, upTo, now.toISOString(), limit) as OutboxRow[];
+  }
+
+  /** The lowest id of a mail due now, through the state index; undefined when none is: where a delivery pass starts. */
+  firstDueId(now: Date): number | undefined {
+    const id = this.cached(`SELECT MIN(id) FROM outbox WHERE state IN (${sqlList(TRANSITIONS.claim.from)}) AND next_attempt_at <= ?`).pluck().get(now.toISOString()) as number | null;
+    return id ?? undefined;
   }
 
   /** The highest id queued so far (0 when none): where a delivery pass ends. */
