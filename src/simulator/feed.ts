@@ -202,6 +202,11 @@ export class SimulatedFeed {
     return melding ? structuredClone(melding) : undefined;
   }
 
+  /** The melding as it stands now, not copied: for the generator, which copies what it changes. Do not modify. */
+  currentShared(meldingsnummer: string): Readonly<Verzuimmelding> | undefined {
+    return this.latest.get(meldingsnummer);
+  }
+
   /** Whether the feed holds a melding with this number (no copy made). */
   has(meldingsnummer: string): boolean {
     return this.latest.has(meldingsnummer);
