@@ -179,13 +179,11 @@ async function send(ctx: DeliveryContext, attempt: Attempt): Promise<void> {
   }
 }
 
+/** A recorded outcome; `emit` writes its log line, after the commit. */
 interface Logged {
-  level: 'info' | 'warn' | 'error';
-  event: string;
-  fields: Record<string, unknown>;
-  message?: string;
   instance: string | null;
   outcome: 'sent' | 'deferred' | 'dead';
+  emit: () => void;
 }
 
 /**
@@ -204,8 +202,7 @@ function recordOutcomes(ctx: DeliveryContext, done: Attempt[], unsent: Attempt[]
     for (const { row } of unsent) store.outbox.release(row);
   });
   for (const entry of logged) {
-    if (entry.message !== undefined) ctx.log[entry.level](entry.event, entry.fields, entry.message);
-    else ctx.log[entry.level](entry.event, entry.fields);
+    entry.emit();
     counts[entry.outcome]++;
     ctx.metrics?.mail(entry.instance, entry.outcome);
   }
@@ -219,7 +216,7 @@ function recordSent(ctx: DeliveryContext, { row, mail, response }: Attempt): Log
   if (!ctx.store.outbox.complete(row, { response: response ?? '', at: ctx.now(), cycleId: ctx.cycleId, recipient: mail!.to })) return undefined;
   if (row.kind === 'Nieuw') ctx.onNieuwSent?.(row);
   const fields = { ...logIds(row), attempt: row.attempts + 1, changedRecipient: mail!.to !== row.recipient || undefined };
-  return { level: 'info', event: 'mail.sent', fields, instance: row.instance, outcome: 'sent' };
+  return { instance: row.instance, outcome: 'sent', emit: () => ctx.log.info('mail.sent', fields) };
 }
 
 function recordFailure(ctx: DeliveryContext, { row }: Attempt, failure: SendError): Logged | undefined {
@@ -238,7 +235,7 @@ function recordFailure(ctx: DeliveryContext, { row }: Attempt, failure: SendErro
     // The dead letter and its alert in one transaction: the administrator hears of every mail given up, once.
     if (!store.outbox.bury(row, { error: reason, attempts, responseCode: failure.responseCode, cycleId: ctx.cycleId })) return undefined;
     if (row.kind !== 'alert') queueAlert(ctx, deadLetterAlert(row, attempts, reason));
-    return { level: 'error', event: 'mail.dead', fields: { ...ids, attempts, error: reason, responseCode: failure.responseCode }, instance: row.instance, outcome: 'dead' };
+    return { instance: row.instance, outcome: 'dead', emit: () => ctx.log.error('mail.dead', { ...ids, attempts, error: reason, responseCode: failure.responseCode }) };
   }
   const delay = retryDelaySeconds(attempts, ctx.config.delivery, ctx.random);
   const next = new Date(ctx.now().getTime() + delay * 1000);
@@ -247,8 +244,8 @@ function recordFailure(ctx: DeliveryContext, { row }: Attempt, failure: SendErro
     queueAlert(ctx, tlsFailingAlert(ctx.now().toISOString().slice(0, 10), failure.message, row.created_at, ctx.config.delivery.maxAgeHours));
   }
   const fields = { ...ids, attempts, error: failure.message, nextAttemptAt: next.toISOString() };
-  if (failure.tls) return { level: 'error', event: 'mail.tls-failed', fields: { ...fields, pastMaxAge: tooOld }, message: failure.message, instance: row.instance, outcome: 'deferred' };
-  return { level: 'warn', event: 'mail.deferred', fields, instance: row.instance, outcome: 'deferred' };
+  if (failure.tls) return { instance: row.instance, outcome: 'deferred', emit: () => ctx.log.error('mail.tls-failed', { ...fields, pastMaxAge: tooOld }, failure.message) };
+  return { instance: row.instance, outcome: 'deferred', emit: () => ctx.log.warn('mail.deferred', fields) };
 }
 
 /** A mail that has nobody to go to any more: a dead letter, with this message as its reason. */
