@@ -57,21 +57,20 @@ export async function rawPageRate(config: Config): Promise<Rate & { pages: numbe
       if (edukoppeling) {
         // A request must be signed for the simulator to answer it; the answer is not verified.
         const fields = { gemeentecode, vanafVolgnummer: vanaf, maximumAantal: limit };
-        const envelope = buildRequestEnvelope(
-          { to: edukoppeling.to, duoOin: edukoppeling.duoOin, fromOin: config.municipality.oin, contract },
-          OPERATIONS.fetch,
-          fields,
-          certificate,
-          new Date(),
-        );
+        // Signed afresh for each attempt, as the relay does: a retry must carry a new MessageID.
+        const signed = () =>
+          signEnvelope(
+            buildRequestEnvelope({ to: edukoppeling.to, duoOin: edukoppeling.duoOin, fromOin: config.municipality.oin, contract }, OPERATIONS.fetch, fields, certificate, new Date()),
+            key,
+          );
         const answer = await http.exchange({
           method: 'POST',
           path: '',
           headers: { 'content-type': 'text/xml; charset=UTF-8', soapaction: `"${actionOf(contract, OPERATIONS.fetch)}"` },
-          body: signEnvelope(envelope, key),
+          body: signed,
         });
         text = answer.text;
-        if (answer.status !== 200) throw new Error(`raw fetch: HTTP ${answer.status}`);
+        if (answer.status !== 200) throw new Error(`raw fetch: HTTP ${answer.status}: ${text.slice(0, 600)}`);
         items += text.split(':verzuimmelding>').length >> 1;
       } else {
         const answer = await http.exchange({
@@ -80,7 +79,7 @@ export async function rawPageRate(config: Config): Promise<Rate & { pages: numbe
           headers: { accept: 'application/json' },
         });
         text = answer.text;
-        if (answer.status !== 200) throw new Error(`raw fetch: HTTP ${answer.status}`);
+        if (answer.status !== 200) throw new Error(`raw fetch: HTTP ${answer.status}: ${text.slice(0, 600)}`);
         items += text.split('"meldingsnummer"').length - 1;
       }
       pages++;
