@@ -154,7 +154,9 @@ try {
 
   mkdirSync(path.join(dir, 'data'), { recursive: true });
   const configFile = path.join(dir, 'relay.yaml');
-  writeFileSync(configFile, localConfig({ rodUrl: sim.value.url, smtpPort: sink.value, pageSize, protocol }));
+  // A generous rod.timeoutSeconds: the bench measures throughput, and a simulator signing pages of 500 on a
+  // busy machine may take longer than the demo's 10 s.
+  writeFileSync(configFile, localConfig({ rodUrl: sim.value.url, smtpPort: sink.value, pageSize, protocol }).replace('timeoutSeconds: 10', 'timeoutSeconds: 120'));
   const { config } = loadConfig(configFile);
 
   // Ceilings first, while nothing else runs.
