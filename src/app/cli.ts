@@ -1,9 +1,11 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --optimize-for-size
 /**
  * verzuim-relay <command> [--config PATH]: the one entry point. Expected
  * failures end with a one-line (or one-line-per-problem) message on standard
  * error and a documented exit status, never a stack trace.
  */
+// First: V8's memory setting must be in place before the other modules load (see memory.ts).
+import './memory.js';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';

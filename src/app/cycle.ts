@@ -12,7 +12,7 @@ import { cleanOutsideText } from '../observability/outside-text.js';
 import type { MailSender } from '../mail/smtp.js';
 import { RodError, stopped } from '../feed/errors.js';
 import { gemeenteFeedAlert, queueAlert } from '../mail/alert.js';
-import type { RodTransport } from '../feed/transport.js';
+import type { FeedPage, RodTransport } from '../feed/transport.js';
 import { purgeExpired } from '../store/retention.js';
 import type { Store } from '../store/store.js';
 
@@ -52,8 +52,12 @@ export interface GemeenteRead {
 export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
   const { config, store, log } = deps;
   const now = deps.now ?? (() => new Date());
-  const cycleId = store.cycles.start(now());
-  store.audit.append({ event: 'cycle.started', outcome: 'info', cycleId });
+  // The cycle's row and its audit row in one commit (one fsync, one head file write, not two).
+  const cycleId = store.transaction(() => {
+    const id = store.cycles.start(now());
+    store.audit.append({ event: 'cycle.started', outcome: 'info', cycleId: id });
+    return id;
+  });
   log.info('cycle.started', { cycleId });
 
   const ingest = emptyIngestCounts();
@@ -104,8 +108,10 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
 
   const counts = { pages, fetched, ...ingest, ...delivered };
   const outcome = error === undefined ? 'ok' : 'failed';
-  store.cycles.finish(cycleId, now(), outcome, counts, error);
-  store.audit.append({ event: 'cycle.finished', outcome: outcome === 'ok' ? 'ok' : 'failed', cycleId, detail: { ...counts, error } });
+  store.transaction(() => {
+    store.cycles.finish(cycleId, now(), outcome, counts, error);
+    store.audit.append({ event: 'cycle.finished', outcome: outcome === 'ok' ? 'ok' : 'failed', cycleId, detail: { ...counts, error } });
+  });
   log.info('cycle.finished', { cycleId, outcome, ...counts });
   deps.metrics?.cycleFinished(outcome);
   return { cycleId, outcome, error, counts };
@@ -141,9 +147,22 @@ export async function fetchGemeente(deps: CycleDeps, gemeente: Gemeente, cycleId
     let cursor = cursorStore.get();
     const forwardMail = cursor.backlogDone || config.sync.backlog === 'forward';
     if (!forwardMail) log.info('sync.backlog', { cycleId, gemeentecode, mode: 'store-only', cursor: cursor.volgnummer });
+    // The next page is asked for while this one is stored, so ROD's work and
+    // ours overlap: one request in flight at a time, as before. It asks from
+    // where storing this page moves the cursor; when the cursor ends up
+    // elsewhere the answer is dropped and the page asked for again. The cursor
+    // itself still moves only with a committed page.
+    let prefetch: { vanaf: number; page: Promise<FeedPage> } | undefined;
     for (;;) {
       const vanaf = cursor.volgnummer;
-      const page = await rod.fetchPage(vanaf, config.rod.pageSize);
+      const page = await (prefetch?.vanaf === vanaf ? prefetch.page : rod.fetchPage(vanaf, config.rod.pageSize));
+      prefetch = undefined;
+      const next = Math.max(vanaf, page.volgnummerTot);
+      if (page.meer && next > vanaf && !deps.signal?.aborted) {
+        prefetch = { vanaf: next, page: rod.fetchPage(next, config.rod.pageSize) };
+        // Its failure is reported when (and if) it is awaited, not as an unhandled rejection.
+        prefetch.page.catch(() => {});
+      }
       pages++;
       fetched += page.items.length;
       const counts = ingestPage({ store, config, gemeente, log, now, cycleId, forwardMail }, page, vanaf);

@@ -150,6 +150,8 @@ const smtpSchema = z
       }
     }, 'expected a sender address such as "Verzuimrelay Utrecht <verzuim-relay@utrecht.example>"'),
     ca: nonEmpty.optional(),
+    // Connections used at once; mails about one melding still leave in volgnummer order (see delivery/deliver.ts).
+    maxConnections: z.number().int().min(1).max(20).default(3),
   })
   .superRefine((smtp, ctx) => {
     if (!smtp.secure && !smtp.requireTLS && !smtp.allowPlaintext) {

@@ -1,8 +1,28 @@
 /**
- * The outbox worker: takes every mail that is due, hands it to SMTP, and
- * records the outcome durably before and after. A mail is marked `sending`
- * before the attempt, so a crash during it leads to a resend with the same
- * Message-ID (at least once), never to a mail that silently vanished.
+ * The outbox worker: takes every mail that is due, hands it to SMTP over
+ * smtp.maxConnections connections at once, and records the outcomes durably.
+ *
+ * It works in batches, two transactions per batch instead of two per mail:
+ *
+ * 1. claim: the due mails are listed and marked `sending` in one
+ *    transaction, committed (fsync'd) before any of them is handed to SMTP.
+ *    A crash from then on leaves them `sending`; the next start resumes them
+ *    and they go again with the same Message-ID (at least once, never lost).
+ * 2. send: the batch is spread over the connections. Mails about one melding
+ *    cannot overtake each other: a mail is only listed as due when every mail
+ *    about an earlier volgnummer of its melding is sent or dead (Outbox.due),
+ *    so one batch never holds two volgnummers of one melding, and the later
+ *    one is listed only in a batch claimed after the earlier one's outcome
+ *    was committed.
+ * 3. record: every outcome of the batch (sent, deferred, dead, with their
+ *    audit rows and alerts) in one transaction, committed before the next
+ *    batch is claimed. A crash before that commit leaves the whole batch
+ *    `sending`, which costs resends of mails already accepted (same
+ *    Message-ID, as after a crash during one mail before) and never a loss:
+ *    no mail leaves `sending` except through a committed outcome.
+ *
+ * A cycle delivers until nothing is due any more (or a stop is asked): there
+ * is no cap on the mails per cycle.
  */
 import { gemeenteOf, type Config } from '../config/schema.js';
 import type { Logger } from '../observability/log.js';
@@ -26,12 +46,14 @@ export interface DeliveryContext {
   now: () => Date;
   random?: () => number;
   cycleId: number | null;
-  /** Aborted when the relay stops: the mail in hand is finished, the rest waits for the next run. */
+  /** Aborted when the relay stops: the mails in hand are finished, the rest of the batch is released and waits for the next run. */
   signal?: AbortSignal;
-  /** Called after a Nieuw was accepted by SMTP (reporting back to ROD). */
+  /** Called (inside the outcome transaction) after a Nieuw was accepted by SMTP (reporting back to ROD). */
   onNieuwSent?: (row: OutboxRow) => void;
   /** The daemon's metrics, when it serves them. */
   metrics?: Pick<RelayCounters, 'mail'>;
+  /** Mails claimed per batch (default DELIVERY_BATCH); tests make it small to cross batch boundaries. */
+  batchSize?: number;
 }
 
 export interface DeliveryCounts {
@@ -40,99 +62,191 @@ export interface DeliveryCounts {
   dead: number;
 }
 
+/**
+ * Mails claimed per transaction. Large enough that the two commits (and the
+ * audit head file) per batch cost little per mail, small enough that a crash
+ * resends few mails and that a stop waits for little.
+ */
+export const DELIVERY_BATCH = 100;
+
+/** A claimed mail with what SMTP said; `mail` is undefined when it could not be composed (then `failure` says why). */
+interface Attempt {
+  row: OutboxRow;
+  mail?: OutgoingMail;
+  response?: string;
+  failure?: SendError;
+  /** Could not be composed: a dead letter with this reason, no attempt counted. */
+  unsendable?: string;
+}
+
 export async function deliverDue(ctx: DeliveryContext): Promise<DeliveryCounts> {
   const counts: DeliveryCounts = { sent: 0, deferred: 0, dead: 0 };
-  // Mails about one melding wait for the earlier ones, so a pass that sends
-  // a Nieuw can make its Gewijzigd due, and a dead letter queues an alert:
-  // repeat while passes bring mails to a final state (bounded, to be safe).
-  for (let pass = 0; pass < 20; pass++) {
-    const due = ctx.store.outbox.due(ctx.now());
-    if (due.length === 0) break;
-    const settledBefore = counts.sent + counts.dead;
-    for (const row of due) {
-      if (ctx.signal?.aborted) return counts;
-      await deliverOne(ctx, row, counts);
+  const lanes = Math.max(1, ctx.config.smtp.maxConnections);
+  const batchSize = Math.max(1, ctx.batchSize ?? DELIVERY_BATCH);
+  // Passes over the outbox in id order (so each pass reads every row once,
+  // not the sent ones again for each batch). Mails about one melding wait
+  // for the earlier ones, so a pass that sends a Nieuw can make its
+  // Gewijzigd due behind it, and a dead letter queues an alert: another pass
+  // follows while the last one brought mails to a final state.
+  // A pass covers the mails queued when it started; what a pass queues (an
+  // alert) waits for the next one.
+  // A pass starts at the first due mail, not at the start of the table: the
+  // sent mails of earlier cycles are not read again.
+  const passStart = () => (ctx.store.outbox.firstDueId(ctx.now()) ?? Number.MAX_SAFE_INTEGER) - 1;
+  let after = passStart();
+  let first = after;
+  let upTo = ctx.store.outbox.lastId();
+  let settledAtPassStart = 0;
+  for (;;) {
+    if (ctx.signal?.aborted) return counts;
+    const batch = claimBatch(ctx, after, upTo, batchSize, counts);
+    if (batch.listed === 0) {
+      const settled = counts.sent + counts.dead;
+      if (after === first || settled === settledAtPassStart) break;
+      after = first = passStart();
+      upTo = ctx.store.outbox.lastId();
+      settledAtPassStart = settled;
+      continue;
     }
-    if (counts.sent + counts.dead === settledBefore) break;
+    after = batch.lastId;
+    const { done, unsent } = await sendBatch(ctx, batch.attempts, lanes);
+    recordOutcomes(ctx, done, unsent, counts);
   }
   return counts;
 }
 
-async function deliverOne(ctx: DeliveryContext, row: OutboxRow, counts: DeliveryCounts): Promise<void> {
-  const { store, log } = ctx;
-  const ids = { gemeentecode: row.gemeentecode ?? undefined, meldingsnummer: row.meldingsnummer, volgnummer: row.volgnummer, instance: row.instance, kind: row.kind, outboxId: row.id };
-
-  let mail: OutgoingMail;
-  try {
-    mail = render(ctx, row);
-  } catch (err) {
-    const message = err instanceof Unaddressable ? err.message : `cannot compose the mail: ${(err as Error).message.split('\n')[0]}`;
-    // Like every dead letter: buried and alerted in one transaction.
-    const buried = store.transaction(() => {
-      if (!store.outbox.bury(row, { error: message, cycleId: ctx.cycleId })) return false;
-      if (row.kind !== 'alert') queueAlert(ctx, deadLetterAlert(row, row.attempts, message), gemeenteOf(ctx.config, row.gemeentecode));
-      return true;
-    });
-    if (buried) {
-      log.error('mail.dead', { ...ids, error: message });
-      counts.dead++;
-      ctx.metrics?.mail(row.instance, 'dead', row.gemeentecode);
+/**
+ * Lists up to `limit` due mails with an id in (after, upTo] and, in one transaction,
+ * claims them (→ sending, one more attempt) or buries the ones that cannot be
+ * composed. Composing first keeps a mail that was never offered to SMTP from
+ * counting an attempt.
+ */
+function claimBatch(ctx: DeliveryContext, after: number, upTo: number, limit: number, counts: DeliveryCounts): { listed: number; lastId: number; attempts: Attempt[] } {
+  const { store } = ctx;
+  const due = store.outbox.due(ctx.now(), limit, after, upTo);
+  if (due.length === 0) return { listed: 0, lastId: after, attempts: [] };
+  const prepared: Attempt[] = due.map((row) => {
+    try {
+      return { row, mail: render(ctx, row) };
+    } catch (err) {
+      return { row, unsendable: err instanceof Unaddressable ? err.message : `cannot compose the mail: ${(err as Error).message.split('\n')[0]}` };
     }
-    return;
+  });
+  const claimed: Attempt[] = [];
+  const buried: Attempt[] = [];
+  store.transaction(() => {
+    for (const attempt of prepared) {
+      if (attempt.unsendable !== undefined) {
+        // Like every dead letter: buried and alerted in one transaction.
+        if (!store.outbox.bury(attempt.row, { error: attempt.unsendable, cycleId: ctx.cycleId })) continue;
+        if (attempt.row.kind !== 'alert') queueAlert(ctx, deadLetterAlert(attempt.row, attempt.row.attempts, attempt.unsendable), gemeenteOf(ctx.config, attempt.row.gemeentecode));
+        buried.push(attempt);
+      } else if (store.outbox.claim(attempt.row)) {
+        // Another writer may have taken the mail since it was listed: only what this transaction claimed is sent.
+        claimed.push(attempt);
+      }
+    }
+  });
+  for (const { row, unsendable } of buried) {
+    ctx.log.error('mail.dead', { ...logIds(row), error: unsendable });
+    counts.dead++;
+    ctx.metrics?.mail(row.instance, 'dead', row.gemeentecode);
   }
+  return { listed: due.length, lastId: due[due.length - 1]!.id, attempts: claimed };
+}
 
-  // Another writer (or an earlier pass) may have taken this mail since it was listed as due.
-  if (!store.outbox.claim(row)) return;
+/** Sends the claimed mails over `lanes` connections; a stop lets the mails in hand finish and leaves the rest unsent. */
+async function sendBatch(ctx: DeliveryContext, attempts: Attempt[], lanes: number): Promise<{ done: Attempt[]; unsent: Attempt[] }> {
+  const done: Attempt[] = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < attempts.length && !ctx.signal?.aborted) {
+      const attempt = attempts[next++]!;
+      await send(ctx, attempt);
+      done.push(attempt);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(lanes, attempts.length) }, lane));
+  return { done, unsent: attempts.slice(next) };
+}
+
+/** The one place a mail is handed to SMTP. Never throws: the outcome is kept on the attempt. */
+async function send(ctx: DeliveryContext, attempt: Attempt): Promise<void> {
+  try {
+    attempt.response = (await ctx.sender.send(attempt.mail!)).response;
+  } catch (err) {
+    attempt.failure = err instanceof SendError ? err : new SendError((err as Error).message, false);
+  }
+}
+
+/** A recorded outcome; `emit` writes its log line, after the commit. */
+interface Logged {
+  instance: string | null;
+  gemeentecode: string | null;
+  outcome: 'sent' | 'deferred' | 'dead';
+  emit: () => void;
+}
+
+/**
+ * Every outcome of a batch in one transaction, and the mails a stop left
+ * unsent given back (→ pending, the attempt not counted). The log lines
+ * follow the commit: the log never reports an outcome that was rolled back.
+ */
+function recordOutcomes(ctx: DeliveryContext, done: Attempt[], unsent: Attempt[], counts: DeliveryCounts): void {
+  const { store } = ctx;
+  const logged: Logged[] = [];
+  store.transaction(() => {
+    for (const attempt of done) {
+      const entry = attempt.failure ? recordFailure(ctx, attempt, attempt.failure) : recordSent(ctx, attempt);
+      if (entry) logged.push(entry);
+    }
+    for (const { row } of unsent) store.outbox.release(row);
+  });
+  for (const entry of logged) {
+    entry.emit();
+    counts[entry.outcome]++;
+    ctx.metrics?.mail(entry.instance, entry.outcome, entry.gemeentecode);
+  }
+}
+
+function logIds(row: OutboxRow) {
+  return { gemeentecode: row.gemeentecode ?? undefined, meldingsnummer: row.meldingsnummer, volgnummer: row.volgnummer, instance: row.instance, kind: row.kind, outboxId: row.id };
+}
+
+function recordSent(ctx: DeliveryContext, { row, mail, response }: Attempt): Logged | undefined {
+  if (!ctx.store.outbox.complete(row, { response: response ?? '', at: ctx.now(), cycleId: ctx.cycleId, recipient: mail!.to })) return undefined;
+  if (row.kind === 'Nieuw') ctx.onNieuwSent?.(row);
+  const fields = { ...logIds(row), attempt: row.attempts + 1, changedRecipient: mail!.to !== row.recipient || undefined };
+  return { instance: row.instance, gemeentecode: row.gemeentecode, outcome: 'sent', emit: () => ctx.log.info('mail.sent', fields) };
+}
+
+function recordFailure(ctx: DeliveryContext, { row }: Attempt, failure: SendError): Logged | undefined {
+  const { store } = ctx;
+  const ids = logIds(row);
   const attempts = row.attempts + 1;
-  try {
-    const { response } = await ctx.sender.send(mail);
-    if (store.outbox.complete(row, { response, at: ctx.now(), cycleId: ctx.cycleId, recipient: mail.to })) {
-      log.info('mail.sent', { ...ids, attempt: attempts, changedRecipient: mail.to !== row.recipient || undefined });
-      counts.sent++;
-      ctx.metrics?.mail(row.instance, 'sent', row.gemeentecode);
-      if (row.kind === 'Nieuw') ctx.onNieuwSent?.(row);
-    }
-  } catch (err) {
-    const failure = err instanceof SendError ? err : new SendError((err as Error).message, false);
-    const ageHours = (ctx.now().getTime() - Date.parse(row.created_at)) / 3_600_000;
-    const tooOld = ageHours >= ctx.config.delivery.maxAgeHours;
-    // A TLS failure is never the mail's fault and never a dead letter, also past
-    // maxAgeHours: dead-lettering would let anyone who can strip STARTTLS between
-    // us and the relay empty the queue. The mail keeps waiting (it is durable),
-    // the log says so at error level on every attempt, and past maxAgeHours the
-    // administrator gets one alert a day instead of a dead letter per mail.
-    if (failure.permanent || (tooOld && !failure.tls)) {
-      const reason = failure.permanent ? failure.message : `${failure.message} (still failing after ${ctx.config.delivery.maxAgeHours} h: delivery.maxAgeHours)`;
-      // The dead letter and its alert in one transaction: the administrator hears of every mail given up, once.
-      const buried = store.transaction(() => {
-        if (!store.outbox.bury(row, { error: reason, attempts, responseCode: failure.responseCode, cycleId: ctx.cycleId })) return false;
-        if (row.kind !== 'alert') queueAlert(ctx, deadLetterAlert(row, attempts, reason), gemeenteOf(ctx.config, row.gemeentecode));
-        return true;
-      });
-      if (buried) {
-        log.error('mail.dead', { ...ids, attempts, error: reason, responseCode: failure.responseCode });
-        counts.dead++;
-        ctx.metrics?.mail(row.instance, 'dead', row.gemeentecode);
-      }
-    } else {
-      const delay = retryDelaySeconds(attempts, ctx.config.delivery, ctx.random);
-      const next = new Date(ctx.now().getTime() + delay * 1000);
-      const deferred = store.transaction(() => {
-        if (!store.outbox.defer(row, { error: failure.message, nextAttempt: next, attempts, responseCode: failure.responseCode, cycleId: ctx.cycleId })) return false;
-        if (failure.tls && tooOld && row.kind !== 'alert') {
-          queueAlert(ctx, tlsFailingAlert(ctx.now().toISOString().slice(0, 10), failure.message, row.created_at, ctx.config.delivery.maxAgeHours));
-        }
-        return true;
-      });
-      if (deferred) {
-        const fields = { ...ids, attempts, error: failure.message, nextAttemptAt: next.toISOString() };
-        if (failure.tls) log.error('mail.tls-failed', { ...fields, pastMaxAge: tooOld }, failure.message);
-        else log.warn('mail.deferred', fields);
-        counts.deferred++;
-        ctx.metrics?.mail(row.instance, 'deferred', row.gemeentecode);
-      }
-    }
+  const ageHours = (ctx.now().getTime() - Date.parse(row.created_at)) / 3_600_000;
+  const tooOld = ageHours >= ctx.config.delivery.maxAgeHours;
+  // A TLS failure is never the mail's fault and never a dead letter, also past
+  // maxAgeHours: dead-lettering would let anyone who can strip STARTTLS between
+  // us and the relay empty the queue. The mail keeps waiting (it is durable),
+  // the log says so at error level on every attempt, and past maxAgeHours the
+  // administrator gets one alert a day instead of a dead letter per mail.
+  if (failure.permanent || (tooOld && !failure.tls)) {
+    const reason = failure.permanent ? failure.message : `${failure.message} (still failing after ${ctx.config.delivery.maxAgeHours} h: delivery.maxAgeHours)`;
+    // The dead letter and its alert in one transaction: the administrator hears of every mail given up, once.
+    if (!store.outbox.bury(row, { error: reason, attempts, responseCode: failure.responseCode, cycleId: ctx.cycleId })) return undefined;
+    if (row.kind !== 'alert') queueAlert(ctx, deadLetterAlert(row, attempts, reason), gemeenteOf(ctx.config, row.gemeentecode));
+    return { instance: row.instance, gemeentecode: row.gemeentecode, outcome: 'dead', emit: () => ctx.log.error('mail.dead', { ...ids, attempts, error: reason, responseCode: failure.responseCode }) };
   }
+  const delay = retryDelaySeconds(attempts, ctx.config.delivery, ctx.random);
+  const next = new Date(ctx.now().getTime() + delay * 1000);
+  if (!store.outbox.defer(row, { error: failure.message, nextAttempt: next, attempts, responseCode: failure.responseCode, cycleId: ctx.cycleId })) return undefined;
+  if (failure.tls && tooOld && row.kind !== 'alert') {
+    queueAlert(ctx, tlsFailingAlert(ctx.now().toISOString().slice(0, 10), failure.message, row.created_at, ctx.config.delivery.maxAgeHours));
+  }
+  const fields = { ...ids, attempts, error: failure.message, nextAttemptAt: next.toISOString() };
+  if (failure.tls) return { instance: row.instance, gemeentecode: row.gemeentecode, outcome: 'deferred', emit: () => ctx.log.error('mail.tls-failed', { ...fields, pastMaxAge: tooOld }, failure.message) };
+  return { instance: row.instance, gemeentecode: row.gemeentecode, outcome: 'deferred', emit: () => ctx.log.warn('mail.deferred', fields) };
 }
 
 /** A mail that has nobody to go to any more: a dead letter, with this message as its reason. */

@@ -54,8 +54,10 @@ export function createSmtpSender(smtp: SmtpConfig, options: { timeoutSeconds?: n
     connectionTimeout: timeout,
     greetingTimeout: timeout,
     socketTimeout: timeout,
+    // smtp.maxConnections mails at once: the delivery worker keeps that many
+    // in flight, and mails about one melding are never in flight together.
     pool: true,
-    maxConnections: 1,
+    maxConnections: smtp.maxConnections,
     maxMessages: 100,
   });
 

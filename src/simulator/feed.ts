@@ -114,15 +114,23 @@ export class SimulatedFeed {
    * random gap; with one, it is placed where that volgnummer belongs.
    */
   append(melding: Omit<Verzuimmelding, 'volgnummer'> | Verzuimmelding): Verzuimmelding {
+    return structuredClone(this.adopt(structuredClone(melding)));
+  }
+
+  /**
+   * append without the copies, for a melding nobody else holds (the
+   * generator's fresh objects): two structured clones per mutation were most
+   * of the time it took to generate a national year of meldingen.
+   */
+  adopt(melding: Omit<Verzuimmelding, 'volgnummer'> | Verzuimmelding): Verzuimmelding {
     const given = (melding as Partial<Verzuimmelding>).volgnummer;
     const volgnummer = isVolgnummer(given) ? given : this.takeVolgnummer();
     // volgnummer right after meldingsnummer, as ROD lists it.
-    const copy = structuredClone(melding);
-    const stored: Verzuimmelding = Object.assign({ meldingsnummer: copy.meldingsnummer, volgnummer }, copy, { volgnummer });
+    const stored: Verzuimmelding = Object.assign({ meldingsnummer: melding.meldingsnummer, volgnummer }, melding, { volgnummer });
     this.insert({ volgnummer, gemeentecode: stored.gemeentecode, item: stored });
     const previous = this.latest.get(stored.meldingsnummer);
     if (!previous || previous.volgnummer <= volgnummer) this.latest.set(stored.meldingsnummer, stored);
-    return structuredClone(stored);
+    return stored;
   }
 
   /**
@@ -192,6 +200,16 @@ export class SimulatedFeed {
   current(meldingsnummer: string): Verzuimmelding | undefined {
     const melding = this.latest.get(meldingsnummer);
     return melding ? structuredClone(melding) : undefined;
+  }
+
+  /** The melding as it stands now, not copied: for the generator, which copies what it changes. Do not modify. */
+  currentShared(meldingsnummer: string): Readonly<Verzuimmelding> | undefined {
+    return this.latest.get(meldingsnummer);
+  }
+
+  /** Whether the feed holds a melding with this number (no copy made). */
+  has(meldingsnummer: string): boolean {
+    return this.latest.has(meldingsnummer);
   }
 
   /** All meldingen as they stand now, optionally of one gemeente, in meldingsnummer order. */
@@ -309,7 +327,9 @@ export class SimulatedFeed {
     // Almost always at the end; a given, lower volgnummer is placed in order (after equal ones).
     let i = this.entries.length;
     while (i > 0 && this.entries[i - 1]!.volgnummer > entry.volgnummer) i--;
-    this.entries.splice(i, 0, entry);
+    // push at the end: splice copies the array, which made a large feed quadratic to build.
+    if (i === this.entries.length) this.entries.push(entry);
+    else this.entries.splice(i, 0, entry);
     if (entry.volgnummer >= this.nextVolgnummer) this.nextVolgnummer = entry.volgnummer + 1;
   }
 }

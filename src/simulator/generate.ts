@@ -153,8 +153,10 @@ export class MeldingGenerator {
       ...(aantalUrenVerzuim !== undefined ? { aantalUrenVerzuim } : {}),
       vermoedelijkeReden: r.pick(REDENEN[verzuimsoort] ?? REDENEN.OVERIG!),
       ...(r.chance(0.8) ? { toelichting: r.shuffle(TOELICHTINGEN).slice(0, r.int(1, 3)).join(' ') } : {}),
-      leerling: structuredClone(pupil.leerling),
-      instelling: structuredClone(pupil.school),
+      // Copies (a pupil returns in later meldingen), made by hand: structuredClone
+      // was a large part of generating 150,000 meldingen. Only adres is nested.
+      leerling: { ...pupil.leerling, ...(pupil.leerling.adres ? { adres: { ...pupil.leerling.adres } } : {}) },
+      instelling: { ...pupil.school },
       ...(r.chance(0.9) ? { melder: this.melder(pupil.school) } : {}),
     };
     return { ...melding, ...overrides } as Melding;
@@ -408,17 +410,29 @@ export function advanceFeed(feed: SimulatedFeed, gen: MeldingGenerator, step: Fe
     ...Array<'wijziging'>(Math.max(0, step.wijzigingen)).fill('wijziging'),
     ...Array<'intrekking'>(Math.max(0, step.intrekkingen)).fill('intrekking'),
   ]);
+  // The open meldingen, listed once and kept up to date below rather than
+  // listed again for every change: a fresh scan per change made generating a
+  // national year (150,000 meldingen) quadratic.
+  let open: string[] | undefined;
   for (const kind of kinds) {
     if (kind === 'nieuw') {
       let melding = gen.nieuweMelding();
       // Another generator on the same feed may have used the number already.
-      for (let tries = 0; feed.current(melding.meldingsnummer) && tries < 10; tries++) melding = gen.nieuweMelding();
-      feed.append(melding);
+      for (let tries = 0; feed.has(melding.meldingsnummer) && tries < 10; tries++) melding = gen.nieuweMelding();
+      const isNew = !feed.has(melding.meldingsnummer);
+      feed.adopt(melding);
+      if (open && isNew) open.push(melding.meldingsnummer);
       continue;
     }
-    const open = feed.meldingsnummers(gen.gemeentecode, (status) => status === 'GEREGISTREERD' || status === 'IN_BEHANDELING');
+    open ??= feed.meldingsnummers(gen.gemeentecode, (status) => status === 'GEREGISTREERD' || status === 'IN_BEHANDELING');
     if (open.length === 0) continue;
-    const target = feed.current(r.pick(open))!;
-    feed.append(kind === 'wijziging' ? gen.wijziging(target) : gen.intrekking(target));
+    const index = r.int(0, open.length - 1);
+    // Not copied here: wijziging and intrekking copy the melding they change.
+    const target = feed.currentShared(open[index]!)! as Verzuimmelding;
+    feed.adopt(kind === 'wijziging' ? gen.wijziging(target) : gen.intrekking(target));
+    // A withdrawn melding is no longer open (a change keeps the status).
+    // The last one takes its place: splicing a list of 150,000 numbers per
+    // withdrawal was itself quadratic (the order only steers the random picks).
+    if (kind === 'intrekking') open[index] = open[open.length - 1]!, open.pop();
   }
 }

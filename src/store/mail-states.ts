@@ -10,7 +10,8 @@
  *      │                 ▼
  *      └──(due)──── deferred ──requeue──▶ pending
  *
- * `sending` means handed to SMTP: at start a mail still `sending` was
+ * `sending` means claimed for SMTP (in a batch; `release` gives back the
+ * ones a stop kept from being offered): at start a mail still `sending` was
  * interrupted by a stop or crash and is resumed (back to pending), so the
  * worst case is a resend with the same Message-ID, never a loss. A mail that
  * cannot even be composed is buried from pending or deferred.
@@ -30,6 +31,8 @@ export const TRANSITIONS = {
   bury: { from: ['pending', 'deferred', 'sending'], to: 'dead' },
   requeue: { from: ['dead', 'deferred'], to: 'pending' },
   resume: { from: ['sending'], to: 'pending' },
+  // A claimed mail a stop kept from being offered to SMTP: back, its attempt not counted.
+  release: { from: ['sending'], to: 'pending' },
 } as const satisfies Record<string, Transition>;
 
 export type TransitionName = keyof typeof TRANSITIONS;

@@ -5,6 +5,7 @@
  */
 import type { Verzuimmelding } from '../domain/melding.js';
 import { isOpenStatus } from '../domain/melding.js';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './database.js';
 
 export interface StoredMelding {
@@ -39,7 +40,16 @@ interface MeldingRow {
 }
 
 export class Meldingen {
+  /** Each statement runs once per mutation or mail: prepared once, not for every call. */
+  private readonly statements = new Map<string, Statement>();
+
   constructor(private readonly db: Db) {}
+
+  private prepare(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) this.statements.set(sql, (statement = this.db.prepare(sql)));
+    return statement;
+  }
 
   /** Keeps the feed item exactly as ROD sent it (fields this version does not know included). */
   /**
@@ -50,8 +60,8 @@ export class Meldingen {
   recordMutation(gemeentecode: string, m: Verzuimmelding, received: string, outcome: 'processed' | 'stale', policyRow: number | null, receivedAt: Date): number {
     const purged =
       outcome === 'stale' &&
-      this.db.prepare('SELECT purged_at FROM meldingen WHERE gemeentecode = ? AND meldingsnummer = ?').pluck().get(gemeentecode, m.meldingsnummer) != null;
-    const result = this.db
+      this.prepare('SELECT purged_at FROM meldingen WHERE gemeentecode = ? AND meldingsnummer = ?').pluck().get(gemeentecode, m.meldingsnummer) != null;
+    const result = this
       .prepare(`INSERT INTO mutations (gemeentecode, meldingsnummer, volgnummer, received_at, outcome, policy_row, payload)
         VALUES (?, ?, ?, ?, ?, ?, ?)`)
       .run(gemeentecode, m.meldingsnummer, m.volgnummer, receivedAt.toISOString(), outcome, policyRow, purged ? null : received);
@@ -59,7 +69,7 @@ export class Meldingen {
   }
 
   get(gemeentecode: string, meldingsnummer: string): StoredMelding | undefined {
-    const row = this.db
+    const row = this
       .prepare(`SELECT m.*, u.payload FROM meldingen m JOIN mutations u ON u.id = m.mutation_id WHERE m.gemeentecode = ? AND m.meldingsnummer = ?`)
       .get(gemeentecode, meldingsnummer) as MeldingRow | undefined;
     return row ? toStored(row) : undefined;
@@ -67,7 +77,7 @@ export class Meldingen {
 
   /** A mutation exactly as received, or undefined once it was purged. */
   mutationPayload(mutationId: number): string | undefined {
-    const payload = this.db.prepare('SELECT payload FROM mutations WHERE id = ?').pluck().get(mutationId) as string | null | undefined;
+    const payload = this.prepare('SELECT payload FROM mutations WHERE id = ?').pluck().get(mutationId) as string | null | undefined;
     return payload ?? undefined;
   }
 
@@ -78,7 +88,7 @@ export class Meldingen {
    */
   save(gemeentecode: string, m: Verzuimmelding, mutationId: number, knownBy: readonly string[], now: Date): void {
     const closedAt = isOpenStatus(m.status) ? null : now.toISOString();
-    this.db
+    this
       .prepare(`INSERT INTO meldingen (gemeentecode, meldingsnummer, volgnummer, verzuimsoort, status, mutation_id, known_by, first_seen_at, updated_at, closed_at)
         VALUES (@gemeentecode, @nr, @volgnummer, @soort, @status, @mutationId, @knownBy, @now, @now, @closedAt)
         ON CONFLICT (gemeentecode, meldingsnummer) DO UPDATE SET volgnummer = excluded.volgnummer, verzuimsoort = excluded.verzuimsoort,
@@ -102,8 +112,8 @@ export class Meldingen {
 
   countByStatus(gemeentecode?: string): Record<string, number> {
     const rows = (gemeentecode === undefined
-      ? this.db.prepare('SELECT status, COUNT(*) AS n FROM meldingen GROUP BY status ORDER BY status').all()
-      : this.db.prepare('SELECT status, COUNT(*) AS n FROM meldingen WHERE gemeentecode = ? GROUP BY status ORDER BY status').all(gemeentecode)) as { status: string; n: number }[];
+      ? this.prepare('SELECT status, COUNT(*) AS n FROM meldingen GROUP BY status ORDER BY status').all()
+      : this.prepare('SELECT status, COUNT(*) AS n FROM meldingen WHERE gemeentecode = ? GROUP BY status ORDER BY status').all(gemeentecode)) as { status: string; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 }

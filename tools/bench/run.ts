@@ -1,76 +1,229 @@
 /**
- * `npm run bench`: how fast the relay works through a backlog, and how much
- * memory it takes, on real parts (simulator over mutual TLS, SQLite file,
- * SMTP with STARTTLS). Prints its figures; asserts nothing.
+ * `npm run bench`: how fast the relay works through a backlog and how much
+ * memory it takes, measured as a user runs it, against the ceilings of the
+ * parts it talks to.
+ *
+ * Three processes: the ROD simulator (`verzuim-relay simulator`, mutual TLS),
+ * an SMTP sink (STARTTLS, counts and discards) and the relay itself as
+ * `verzuim-relay once`, repeated until its outbox is empty. In the same run,
+ * the ceilings: every page fetched with the relay's TLS settings and no
+ * processing, and the sink's acceptance rate from a plain nodemailer pool
+ * with the relay's SMTP settings. Prints a table and, as its last line:
+ *
+ *   bench: n=<N> ingest_per_s=<x> delivery_per_s=<y> ingest_ratio=<a> delivery_ratio=<b> peak_rss_mb=<m> idle_ms=<t> cycles=<c>
  *
  *   npm run bench -- [--meldingen N] [--page-size N] [--protocol edukoppeling|rest]
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
 import { loadConfig } from '../../src/config/load.js';
-import { runCycle } from '../../src/app/cycle.js';
+import { composeMail } from '../../src/mail/compose.js';
+import { MeldingGenerator } from '../../src/simulator/generate.js';
+import type { Verzuimmelding } from '../../src/domain/melding.js';
 import { localConfig } from '../demo/local-config.js';
-import { startMailCatcher } from '../mail-catcher/mail-catcher.js';
-import { silentLogger, type Logger } from '../../src/observability/log.js';
-import { openRelay } from '../../src/app/runtime.js';
-import { SimulatedFeed } from '../../src/simulator/feed.js';
-import { advanceFeed, MeldingGenerator } from '../../src/simulator/generate.js';
-import { startSimulator } from '../../src/simulator/server.js';
 import { generateTestPki } from '../testpki/generate.js';
+import { rawPageRate, rawSmtpRate } from './ceilings.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const cli = path.join(root, 'dist/app/cli.js');
+const sinkScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'sink.js');
 
 const { values } = parseArgs({
-  options: { meldingen: { type: 'string', default: '5000' }, 'page-size': { type: 'string', default: '500' }, protocol: { type: 'string', default: 'edukoppeling' } },
+  options: {
+    meldingen: { type: 'string', default: '5000' },
+    'page-size': { type: 'string', default: '500' },
+    protocol: { type: 'string', default: 'edukoppeling' },
+    keep: { type: 'boolean', default: false },
+  },
 });
-if (values.protocol !== 'edukoppeling' && values.protocol !== 'rest') {
-  process.stderr.write(`bench: --protocol must be edukoppeling or rest, got "${values.protocol}"\n`);
-  process.exit(64);
-}
-const protocol: 'edukoppeling' | 'rest' = values.protocol;
+if (values.protocol !== 'edukoppeling' && values.protocol !== 'rest') usage(`--protocol must be edukoppeling or rest, got "${values.protocol}"`);
+const protocol: 'edukoppeling' | 'rest' = values.protocol as 'edukoppeling' | 'rest';
 const meldingen = Number(values.meldingen);
 const pageSize = Number(values['page-size']);
+if (!Number.isSafeInteger(meldingen) || meldingen < 1 || meldingen > 250_000) usage(`--meldingen expects 1 to 250000, got "${values.meldingen}"`);
+if (!Number.isSafeInteger(pageSize) || pageSize < 1 || pageSize > 500) usage(`--page-size expects 1 to 500 (rod.pageSize), got "${values['page-size']}"`);
+
+function usage(message: string): never {
+  process.stderr.write(`bench: ${message}\n`);
+  process.exit(64);
+}
+
+type Child = ChildProcessByStdio<null, Readable, Readable>;
+const children: Child[] = [];
+
+/** A child process whose stdout is read line by line (and always drained: the simulator logs every request). */
+function start(args: string[], onLine: (line: string) => void): { child: Child; exited: Promise<number>; stderr: () => string } {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let err = '';
+  child.stderr.on('data', (chunk: Buffer) => (err = (err + chunk.toString()).slice(-4000)));
+  createInterface({ input: child.stdout }).on('line', onLine);
+  const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
+  return { child, exited, stderr: () => err };
+}
+
+function json(line: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resolves with the first stdout line that `accept` takes; rejects when the process ends first. */
+function firstLine<T>(args: string[], accept: (fields: Record<string, unknown>) => T | undefined): Promise<{ value: T; child: Child }> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const started = start(args, (line) => {
+      const fields = json(line);
+      const value = fields && accept(fields);
+      if (!done && value !== undefined) {
+        done = true;
+        resolve({ value, child: started.child });
+      }
+    });
+    void started.exited.then((code) => !done && reject(new Error(`${path.basename(args[0]!)} ${args[1] ?? ''} exited with ${code}: ${started.stderr()}`)));
+  });
+}
+
+/** The peak resident set of a running process (VmHWM), in bytes; 0 once it is gone. */
+function peakRss(pid: number): number {
+  try {
+    const kb = /VmHWM:\s+([0-9]+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Number(kb) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+interface OnceRun {
+  exit: number;
+  peakRss: number;
+  startedAt: number;
+  lastPageAt: number;
+  finishedAt: number;
+  counts: Record<string, number>;
+}
+
+/** `verzuim-relay once`, its log read for the moments that split the cycle; peak RSS sampled from /proc. */
+async function once(configFile: string): Promise<OnceRun> {
+  const run: OnceRun = { exit: 0, peakRss: 0, startedAt: 0, lastPageAt: 0, finishedAt: 0, counts: {} };
+  // As the image runs it (Dockerfile ENTRYPOINT): node --optimize-for-size (see src/app/memory.ts).
+  const started = start(['--optimize-for-size', cli, 'once', '--config', configFile], (line) => {
+    const fields = json(line);
+    if (!fields) return;
+    const time = typeof fields.time === 'number' ? fields.time : Date.parse(String(fields.time));
+    if (fields.event === 'cycle.started') run.startedAt = run.lastPageAt = time;
+    else if (fields.event === 'page.stored') run.lastPageAt = time;
+    else if (fields.event === 'cycle.finished') {
+      run.finishedAt = time;
+      for (const [key, value] of Object.entries(fields)) if (typeof value === 'number') run.counts[key] = value;
+    }
+  });
+  const pid = started.child.pid!;
+  // VmHWM is the peak so far: sampling it often enough misses only the last moments' growth.
+  const sampler = setInterval(() => (run.peakRss = Math.max(run.peakRss, peakRss(pid))), 25);
+  run.exit = await started.exited;
+  clearInterval(sampler);
+  if (run.exit > 1) throw new Error(`verzuim-relay once exited with ${run.exit}: ${started.stderr()}`);
+  return run;
+}
+
+const mb = (bytes: number) => bytes / 2 ** 20;
+const f = (n: number, digits = 0) => n.toFixed(digits);
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'verzuim-relay-bench-'));
-let peakRss = process.memoryUsage().rss;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
-
+let exitCode = 0;
 try {
   const pki = await generateTestPki({ dir: path.join(dir, 'pki'), variants: false });
-  const feed = new SimulatedFeed({ seed: 1 });
-  const generator = new MeldingGenerator({ seed: 1, gemeentecode: '0344' });
-  advanceFeed(feed, generator, { nieuw: meldingen, wijzigingen: Math.round(meldingen / 5), intrekkingen: Math.round(meldingen / 20) });
-  const simulator = await startSimulator({ cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey), clientCa: readFileSync(pki.trustAnchors), feed, protocol });
-  const catcher = await startMailCatcher({ cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey) });
-  const configFile = path.join(dir, 'relay.yaml');
-  writeFileSync(configFile, localConfig({ rodUrl: simulator.url, smtpPort: catcher.port, pageSize, protocol }));
-  const { config } = loadConfig(configFile);
-  const relay = openRelay(config, silentLogger);
-  // The moment the last page was stored splits the cycle into fetch+store and delivery.
-  let lastPageAt = 0n;
-  const timing: Logger = { ...silentLogger, info: (event) => void (event === 'page.stored' && (lastPageAt = process.hrtime.bigint())) };
-  const rssBefore = process.memoryUsage().rss;
-  const started = process.hrtime.bigint();
-  const result = await runCycle({ config, store: relay.store, rod: relay.rodFor, sender: relay.sender, log: timing });
-  const ended = process.hrtime.bigint();
-  const seconds = Number(ended - started) / 1e9;
-  const fetchSeconds = Number(lastPageAt - started) / 1e9;
-  const deliverySeconds = Number(ended - lastPageAt) / 1e9;
-  await relay.close();
-  await simulator.close();
-  await catcher.close();
-  clearInterval(sampler);
 
-  const c = result.counts;
+  const simStarted = process.hrtime.bigint();
+  const sim = await firstLine(
+    [cli, 'simulator', '--cert', pki.serverCert, '--key', pki.serverKey, '--client-ca', pki.trustAnchors, '--port', '0', '--meldingen', String(meldingen), '--protocol', protocol],
+    (fields) => (fields.event === 'simulator.listening' ? { url: String(fields.url), mutaties: Number(fields.mutaties) } : undefined),
+  );
+  const simulatorStart = Number(process.hrtime.bigint() - simStarted) / 1e9;
+  const sink = await firstLine([sinkScript, '--cert', pki.serverCert, '--key', pki.serverKey], (fields) => (typeof fields.port === 'number' ? fields.port : undefined));
+
+  mkdirSync(path.join(dir, 'data'), { recursive: true });
+  const configFile = path.join(dir, 'relay.yaml');
+  // A generous rod.timeoutSeconds: the bench measures throughput, and a simulator signing pages of 500 on a
+  // busy machine may take longer than the demo's 10 s.
+  writeFileSync(configFile, localConfig({ rodUrl: sim.value.url, smtpPort: sink.value, pageSize, protocol }).replace('timeoutSeconds: 10', 'timeoutSeconds: 120'));
+  const { config } = loadConfig(configFile);
+
+  // Ceilings first, while nothing else runs.
+  const pagesCeiling = await rawPageRate(config);
+  const gemeente = config.gemeenten[0]!;
+  const gen = new MeldingGenerator({ seed: 3, gemeentecode: gemeente.municipality.code });
+  const melding = { ...gen.nieuweMelding(), volgnummer: 1 } as Verzuimmelding;
+  const instance = gemeente.routing.instances.leerplicht!;
+  const sample = composeMail({ kind: 'Nieuw', melding, changes: [], instance: { id: 'leerplicht', ...instance }, content: config.mail.content, municipality: gemeente.municipality });
+  const smtpCeiling = await rawSmtpRate(config, { to: instance.email, messageId: '<bench.ceiling@utrecht.example>', ...sample }, Math.min(5000, Math.max(500, meldingen)));
+
+  // The relay, as `once`, until its outbox is empty (or a cycle sends nothing).
+  const runs: OnceRun[] = [];
+  const unfinished = () => {
+    const db = new Database(config.storage.path, { readonly: true, fileMustExist: true });
+    try {
+      return db.prepare(`SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending', 'deferred')`).pluck().get() as number;
+    } finally {
+      db.close();
+    }
+  };
+  for (;;) {
+    const run = await once(configFile);
+    runs.push(run);
+    if (unfinished() === 0 || (run.counts.sent ?? 0) === 0 || runs.length >= 50) break;
+  }
+  const backlogCycles = runs.length;
+  // An idle cycle: nothing new in the feed, nothing due.
+  const idle = await once(configFile);
+
+  const sum = (key: string) => runs.reduce((total, run) => total + (run.counts[key] ?? 0), 0);
+  const fetched = sum('fetched');
+  const sent = sum('sent');
+  const ingestSeconds = runs.reduce((total, run) => total + (run.lastPageAt - run.startedAt), 0) / 1000;
+  const deliverySeconds = runs.reduce((total, run) => total + (run.finishedAt - run.lastPageAt), 0) / 1000;
+  const ingestPerS = fetched / ingestSeconds;
+  const deliveryPerS = sent / deliverySeconds;
+  const peak = Math.max(...runs.map((r) => r.peakRss), idle.peakRss);
+  const idleMs = idle.finishedAt - idle.startedAt;
   const db = statSync(config.storage.path).size;
-  console.log(`verzuim-relay bench (Node ${process.version}, ${os.cpus().length} cores)`);
-  console.log(`  backlog:            ${c.fetched} mutations in ${c.pages} pages of ${pageSize} over ${protocol}, ${feed.meldingen('0344').length} meldingen`);
-  console.log(`  cycle:              ${seconds.toFixed(2)} s, outcome ${result.outcome}`);
-  console.log(`  fetch + store:      ${c.processed} mutations in ${fetchSeconds.toFixed(2)} s, ${(c.fetched / fetchSeconds).toFixed(0)} mutations/s (validation, policy, outbox, audit, one transaction per page)`);
-  console.log(`  delivery:           ${c.sent} of ${c.queued} mails in ${deliverySeconds.toFixed(2)} s over SMTP/STARTTLS, ${(c.sent / deliverySeconds).toFixed(0)} mails/s`);
-  console.log(`  memory:             peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB (${((peakRss - rssBefore) / 2 ** 20).toFixed(0)} MiB above the start of the cycle)`);
-  console.log(`  database:           ${(db / 2 ** 20).toFixed(1)} MiB`);
+
+  sim.child.kill('SIGTERM');
+  sink.child.kill('SIGTERM');
+
+  const rows: [string, string, string][] = [
+    ['simulator start', `${f(simulatorStart, 1)} s`, `${meldingen} meldingen, ${sim.value.mutaties} mutations, ${protocol}`],
+    ['ceiling: pages', `${f(pagesCeiling.perSecond)} mutations/s`, `${pagesCeiling.pages} pages of ${pageSize}, raw (same TLS, no processing)`],
+    ['ceiling: SMTP', `${f(smtpCeiling.perSecond)} mails/s`, `${smtpCeiling.count} mails, plain nodemailer pool, ${config.smtp.maxConnections} connections, STARTTLS`],
+    ['relay: fetch + store', `${f(ingestPerS)} mutations/s`, `${fetched} mutations in ${f(ingestSeconds, 1)} s (ratio ${f(ingestPerS / pagesCeiling.perSecond, 2)})`],
+    ['relay: delivery', `${f(deliveryPerS)} mails/s`, `${sent} mails in ${f(deliverySeconds, 1)} s (ratio ${f(deliveryPerS / smtpCeiling.perSecond, 2)})`],
+    ['relay: peak RSS', `${f(mb(peak))} MiB`, `per cycle: ${runs.map((r) => f(mb(r.peakRss))).join(', ')}; idle ${f(mb(idle.peakRss))}`],
+    ['relay: idle cycle', `${idleMs} ms`, 'cycle.started → cycle.finished, TLS handshake included'],
+    ['relay: cycles', `${backlogCycles}`, `until the outbox was empty (${unfinished()} left)`],
+    ['database', `${f(mb(db), 1)} MiB`, config.storage.path.replace(dir, '$TMP')],
+  ];
+  console.log(`verzuim-relay bench: Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'cpu'}, ${f(os.totalmem() / 2 ** 30)} GiB`);
+  for (const [name, value, note] of rows) console.log(`  ${name.padEnd(22)} ${value.padStart(20)}   ${note}`);
+  console.log(
+    `bench: n=${meldingen} ingest_per_s=${f(ingestPerS)} delivery_per_s=${f(deliveryPerS)} ingest_ratio=${f(ingestPerS / pagesCeiling.perSecond, 2)} ` +
+      `delivery_ratio=${f(deliveryPerS / smtpCeiling.perSecond, 2)} peak_rss_mb=${f(mb(peak))} idle_ms=${idleMs} cycles=${backlogCycles}`,
+  );
+} catch (err) {
+  process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+  exitCode = 1;
 } finally {
-  clearInterval(sampler);
-  rmSync(dir, { recursive: true, force: true });
+  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+  if (!values.keep) rmSync(dir, { recursive: true, force: true });
+  else process.stderr.write(`bench: kept ${dir}\n`);
 }
+process.exit(exitCode);

@@ -181,7 +181,7 @@ export async function simulatorCommand(argv: string[], io: SimulatorCommandIo = 
       gemeentecode,
       oin,
       seed: integer('seed', values.seed, 1, 0, 2 ** 32 - 1),
-      meldingen: integer('meldingen', values.meldingen, fixtures === undefined ? 25 : 0, 0, 100_000),
+      meldingen: integer('meldingen', values.meldingen, fixtures === undefined ? 25 : 0, 0, 250_000),
       fixtures,
       tickSeconds: Number(tick),
       cert: readPem('cert', values.cert),

@@ -47,6 +47,7 @@ const apply: Record<TransitionName, (store: Store, row: OutboxRow) => boolean> =
   bury: (store, row) => store.outbox.bury(row, { error: '550 no such user', attempts: 1, cycleId: null }),
   requeue: (store, row) => store.outbox.requeue([row.id], NOW).includes(row.id),
   resume: (store) => store.outbox.resumeInterrupted() === 1,
+  release: (store, row) => store.outbox.release(row),
 };
 
 const audited: Record<TransitionName, string | null> = {
@@ -56,6 +57,7 @@ const audited: Record<TransitionName, string | null> = {
   bury: 'mail.dead',
   requeue: 'mail.requeued',
   resume: 'mail.resumed',
+  release: null, // undoes a claim, which is not audited either
 };
 
 describe('outbox transitions', () => {
