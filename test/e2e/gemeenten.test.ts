@@ -175,6 +175,8 @@ describe.each(PROTOCOLS)('one relay for a regional bureau (%s)', (protocol) => {
   });
 });
 
+const fingerprint = (certFile: string) => new X509Certificate(readFileSync(certFile)).fingerprint256;
+
 describe.each(PROTOCOLS)("a regional bureau renews its one certificate (%s)", (protocol) => {
   let world: BureauWorld | undefined;
   afterEach(async () => {
@@ -182,18 +184,22 @@ describe.each(PROTOCOLS)("a regional bureau renews its one certificate (%s)", (p
     world = undefined;
   });
 
-  it('switches every gemeente to tls.next once, in the cycle in which DUO swaps the registration; no gemeente misses a melding', async () => {
-    const fingerprint = (certFile: string) => new X509Certificate(readFileSync(certFile)).fingerprint256;
-    // G1 in tls, G4 in tls.next, both roots trusted during the move; the same (bureau's) OIN in both.
+  /** G1 in tls (registered with DUO), G4 in tls.next (not yet), both roots trusted during the move; the same (bureau's) OIN in both. */
+  function renewingBureau(schedule?: { cron: string; timezone: string }): Promise<BureauWorld> {
     const anchors = path.join(mkdtempSync(path.join(os.tmpdir(), 'verzuim-relay-bureau-roots-')), 'roots.pem');
     writeFileSync(anchors, readFileSync(g1.trustAnchors, 'utf8') + readFileSync(pki.trustAnchors, 'utf8'));
-    world = await createBureauWorld({
+    return createBureauWorld({
       pki,
       protocol,
       clientCa: anchors,
       certificates: { registered: [fingerprint(g1.clientCert)] },
       tls: { cert: g1.clientCert, key: g1.clientKey, trustAnchors: anchors, allowUnknownRoots: true, next: { cert: pki.clientCert, key: pki.clientKey } },
+      ...(schedule ? { schedule } : {}),
     });
+  }
+
+  it('switches every gemeente to tls.next once, in the cycle in which DUO swaps the registration; no gemeente misses a melding', async () => {
+    world = await renewingBureau();
     const w = world;
     const append = () => BUREAU_GEMEENTEN.map((g) => w.feed.append(w.generators.get(g.code)!.nieuweMelding({ verzuimsoort: 'LUXE' })));
 
@@ -232,17 +238,7 @@ describe.each(PROTOCOLS)("a regional bureau renews its one certificate (%s)", (p
   });
 
   it('in a running daemon: the first gemeente refused as unregistered tries tls.next at once, and the other gemeenten are read with it in the same cycle', async () => {
-    const fingerprint = (certFile: string) => new X509Certificate(readFileSync(certFile)).fingerprint256;
-    const anchors = path.join(mkdtempSync(path.join(os.tmpdir(), 'verzuim-relay-bureau-roots-')), 'roots.pem');
-    writeFileSync(anchors, readFileSync(g1.trustAnchors, 'utf8') + readFileSync(pki.trustAnchors, 'utf8'));
-    world = await createBureauWorld({
-      pki,
-      protocol,
-      clientCa: anchors,
-      certificates: { registered: [fingerprint(g1.clientCert)] },
-      tls: { cert: g1.clientCert, key: g1.clientKey, trustAnchors: anchors, allowUnknownRoots: true, next: { cert: pki.clientCert, key: pki.clientKey } },
-      schedule: { cron: '*/2 * * * * *', timezone: 'Europe/Amsterdam' },
-    });
+    world = await renewingBureau({ cron: '*/2 * * * * *', timezone: 'Europe/Amsterdam' });
     const w = world;
     const daemon = startDaemon(['run', '--config', w.configFile]);
     try {
