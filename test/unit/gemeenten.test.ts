@@ -87,15 +87,21 @@ describe('the Message-ID of a relay that serves several gemeenten', () => {
   });
 });
 
+/** A database file as a single-gemeente relay left it: schema version 5, before several gemeenten. */
+function schema5Database(): { file: string; v5: Database.Database } {
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'verzuim-relay-migrate-')), 'relay.db');
+  const v5 = new Database(file);
+  v5.exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+  for (const m of MIGRATIONS.filter((x) => x.version <= 5)) {
+    v5.exec(m.sql as string);
+    v5.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, '2026-11-01T00:00:00Z');
+  }
+  return { file, v5 };
+}
+
 describe('migration 6 from a single-gemeente database', () => {
   it('keeps every row, tags it with the gemeente of the cursor, and leaves the audit chain intact', () => {
-    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'verzuim-relay-migrate-')), 'relay.db');
-    const v5 = new Database(file);
-    v5.exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
-    for (const m of MIGRATIONS.filter((x) => x.version <= 5)) {
-      v5.exec(m.sql as string);
-      v5.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, '2026-11-01T00:00:00Z');
-    }
+    const { file, v5 } = schema5Database();
     const at = '2026-11-02T08:00:00.000Z';
     const m = melding();
     v5.prepare(`INSERT INTO feed_cursor VALUES ('0363', 57, 1, ?)`).run(at);
@@ -142,13 +148,7 @@ describe('migration 6 from a single-gemeente database', () => {
   });
 
   it('tags the rows with the configured gemeente when the file has no cursor yet', () => {
-    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'verzuim-relay-migrate-')), 'relay.db');
-    const v5 = new Database(file);
-    v5.exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
-    for (const m of MIGRATIONS.filter((x) => x.version <= 5)) {
-      v5.exec(m.sql as string);
-      v5.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, '2026-11-01T00:00:00Z');
-    }
+    const { file, v5 } = schema5Database();
     new AuditLog(v5).append({ event: 'audit.anchored', outcome: 'info' });
     v5.close();
     const store = Store.open(file, '0344');
