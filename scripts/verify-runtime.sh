@@ -66,7 +66,7 @@ wait_for() {
   return 1
 }
 
-for need in "$REPO/build/tools/mail-catcher/mail-catcher.js" "$REPO/build/tools/testpki/generate.js"; do
+for need in "$REPO/build/tools/mail-catcher/mail-catcher.js" "$REPO/build/tools/testpki/generate.js" "$REPO/build/tools/demo/local-config.js"; do
   [[ -f "$need" ]] || fail "$need is missing: build the checkout first (npm run build)"
 done
 
@@ -131,48 +131,14 @@ smtp_port="$(node -e "for (const l of require('fs').readFileSync(process.argv[1]
 rod_url="$(node -e "for (const l of require('fs').readFileSync(process.argv[1],'utf8').split('\n')) { try { const j = JSON.parse(l); if (j.event === 'simulator.listening') console.log(j.url) } catch {} }" "$WORK/simulator.log")"
 [[ -n "$smtp_port" && -n "$rod_url" ]] || fail "no port for the mail catcher or url for the simulator"
 
-CONFIG="$WORK/config/verzuim-relay.yaml"
-mkdir -p "$WORK/config" "$WORK/data"
-cat >"$CONFIG" <<EOF
-municipality:
-  code: "0344"
-  name: Utrecht
-  oin: "00000001002220647000"
-rod:
-  protocol: edukoppeling
-  url: $rod_url
-  pageSize: 5
-  timeoutSeconds: 10
-tls:
-  cert: $PKI/client.crt
-  key: $PKI/client.key
-  trustAnchors: $PKI/root.pem
-  allowUnknownRoots: true
-routing:
-  instances:
-    leerplicht: { name: Leerplicht Utrecht, email: leerplicht@utrecht.example }
-    rmc:        { name: Doorstroompunt regio Utrecht, email: doorstroompunt@utrecht.example }
-    handhaving: { name: Team handhaving, email: handhaving@utrecht.example }
-    zorg:       { name: Zorgteam, email: leerplicht@utrecht.example }
-  verzuimsoorten:
-    ZESTIEN_UUR: leerplicht
-    LANGDURIG_RELATIEF: zorg
-    LUXE: handhaving
-    DOORSTROOMPUNT_18PLUS: rmc
-    OVERIG: leerplicht
-  unknown: leerplicht
-smtp:
-  host: localhost
-  port: $smtp_port
-  secure: false
-  requireTLS: true
-  from: "Verzuimrelay Utrecht <verzuim-relay@utrecht.example>"
-  ca: $PKI/root.pem
-storage:
-  path: $WORK/data/verzuim-relay.db
-alerts:
-  email: applicatiebeheer@utrecht.example
-EOF
+# The demo's own local configuration (tools/demo/local-config.ts): its paths are relative to the file,
+# pki/ and data/ beside it, which is where this script made them.
+CONFIG="$WORK/verzuim-relay.yaml"
+mkdir -p "$WORK/data"
+node --input-type=module -e "
+  const { localConfig } = await import('$REPO/build/tools/demo/local-config.js');
+  process.stdout.write(localConfig({ rodUrl: '$rod_url', smtpPort: $smtp_port, pageSize: 5, protocol: 'edukoppeling' }));
+" >"$CONFIG" || fail "writing the configuration"
 export VERZUIM_RELAY_CONFIG="$CONFIG"
 
 step "check-config"
