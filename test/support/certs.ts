@@ -2,6 +2,7 @@
  * Helpers shared by the certificate tests (test/certs*.test.ts): a whole, valid configuration around
  * a given tls section, and the problem codes of a report.
  */
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { configSchema, type Config, type TlsConfig } from '../../src/config/schema.js';
 import type { CertificateReport } from '../../src/certs/inspect.js';
@@ -9,6 +10,16 @@ import type { TestPkiFiles } from '../../tools/testpki/generate.js';
 import { MUNICIPALITY, OIN, routingSection } from './fixtures.js';
 
 export const TEST_OIN = OIN;
+
+/** Whether the openssl command is on this machine (the tests that use it are skipped where it is not). */
+export function hasOpenssl(): boolean {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export function configFor(tls: TlsConfig, dir: string, municipality: { code?: string; name?: string; oin?: string } = {}): Config {
   return configSchema.parse({

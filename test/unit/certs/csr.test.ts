@@ -15,19 +15,10 @@ import { certCheckCommand } from '../../../src/app/commands/cert.js';
 import { createCsr, readCsr, type GeneratedCsr } from '../../../src/certs/csr.js';
 import { inspectClientCertificate } from '../../../src/certs/inspect.js';
 import { issueOnCsr } from '../../../tools/testpki/issue-on-csr.js';
-import { TEST_OIN, configFor, pkiTls } from '../../support/certs.js';
+import { TEST_OIN, hasOpenssl, configFor, pkiTls } from '../../support/certs.js';
 
 const pki = inject('pkiG4');
 const subject = { organisation: 'Gemeente Utrecht', commonName: 'verzuim-relay.utrecht.nl', kvk: '30280353', oin: TEST_OIN };
-
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('cert request: the CSR', () => {
   let csr: GeneratedCsr;

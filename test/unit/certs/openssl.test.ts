@@ -13,16 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectClientCertificate } from '../../../src/certs/inspect.js';
 import { CertificateError, readCertificates, readPkcs12, readPrivateKey } from '../../../src/certs/read.js';
 import type { TlsConfig } from '../../../src/config/schema.js';
-import { TEST_OIN, problemCodes, tlsSection } from '../../support/certs.js';
-
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { TEST_OIN, hasOpenssl, problemCodes, tlsSection } from '../../support/certs.js';
 
 const PSS = ['-sha512', '-sigopt', 'rsa_padding_mode:pss', '-sigopt', 'rsa_pss_saltlen:64', '-sigopt', 'rsa_mgf1_md:sha512'];
 const PASS = 'Geheim-2026!';
