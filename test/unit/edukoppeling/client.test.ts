@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import { EdukoppelingTransport } from '../../../src/feed/edukoppeling/client.js';
 import { pkcs1SigningKey } from '../../../src/certs/signing-key.js';
 import { OPERATIONS } from '../../../src/feed/edukoppeling/contract.js';
-import { RodError } from '../../../src/feed/errors.js';
+import { failure } from '../../support/rod-failure.js';
 import { silentLogger } from '../../../src/observability/log.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -86,16 +86,6 @@ const fault = (code: string, text: string): Answer => ({
   status: 500,
   text: `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><soapenv:Fault><faultcode>soapenv:${code}</faultcode><faultstring>${text}</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>`,
 });
-
-async function failure(promise: Promise<unknown>): Promise<RodError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(RodError);
-    return err as RodError;
-  }
-  throw new Error('expected a RodError');
-}
 
 describe('the Edukoppeling transport', () => {
   it('fetches a page: verified meldingen, the cursor, meer, and the MessageID as request id', async () => {

@@ -15,7 +15,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { pkcs1SigningKey } from '../../../src/certs/signing-key.js';
 import { EdukoppelingTransport } from '../../../src/feed/edukoppeling/client.js';
-import { RodError } from '../../../src/feed/errors.js';
+import { failure } from '../../support/rod-failure.js';
 import { ingestPage } from '../../../src/feed/ingest.js';
 import { RestTransport } from '../../../src/feed/rest/client.js';
 import { silentLogger } from '../../../src/observability/log.js';
@@ -52,16 +52,6 @@ afterAll(async () => {
 
 function rest(options: { maxResponseBytes?: number; timeoutSeconds?: number } = {}): RestTransport {
   return new RestTransport({ baseUrl: `${base}/verzuim/v1`, gemeentecode: '0344', timeoutSeconds: options.timeoutSeconds ?? 10, maxResponseBytes: options.maxResponseBytes, tls, log: silentLogger, wait: () => Promise.resolve() });
-}
-
-async function failure(promise: Promise<unknown>): Promise<RodError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(RodError);
-    return err as RodError;
-  }
-  throw new Error('expected a RodError');
 }
 
 /** Streams `total` bytes of a JSON-looking body in chunks, minding back-pressure; resolves with what was written when the connection ends. */
