@@ -12,7 +12,7 @@
  *
  *   bench: n=<N> ingest_per_s=<x> delivery_per_s=<y> ingest_ratio=<a> delivery_ratio=<b> peak_rss_mb=<m> idle_ms=<t> cycles=<c>
  *
- *   npm run bench -- [--meldingen N] [--page-size N] [--protocol edukoppeling|rest]
+ *   npm run bench -- [--meldingen N] [--page-size N] [--protocol edukoppeling|rest] [--keep] [--profile DIR]
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -41,6 +41,8 @@ const { values } = parseArgs({
     'page-size': { type: 'string', default: '500' },
     protocol: { type: 'string', default: 'edukoppeling' },
     keep: { type: 'boolean', default: false },
+    // Writes a V8 CPU profile of every `once` (and of the simulator) into this directory: see docs/performance.md.
+    profile: { type: 'string' },
   },
 });
 if (values.protocol !== 'edukoppeling' && values.protocol !== 'rest') usage(`--protocol must be edukoppeling or rest, got "${values.protocol}"`);
@@ -116,7 +118,7 @@ interface OnceRun {
 async function once(configFile: string): Promise<OnceRun> {
   const run: OnceRun = { exit: 0, peakRss: 0, startedAt: 0, lastPageAt: 0, finishedAt: 0, counts: {} };
   // As the image runs it (Dockerfile ENTRYPOINT): node --optimize-for-size (see src/app/memory.ts).
-  const started = start(['--optimize-for-size', cli, 'once', '--config', configFile], (line) => {
+  const started = start(['--optimize-for-size', ...profiling('once'), cli, 'once', '--config', configFile], (line) => {
     const fields = json(line);
     if (!fields) return;
     const time = typeof fields.time === 'number' ? fields.time : Date.parse(String(fields.time));
@@ -136,6 +138,13 @@ async function once(configFile: string): Promise<OnceRun> {
   return run;
 }
 
+/** Node's flags for a CPU profile of one process, when --profile asked for them. */
+function profiling(name: string): string[] {
+  if (!values.profile) return [];
+  mkdirSync(values.profile, { recursive: true });
+  return ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values.profile)}`, `--cpu-prof-name=${name}-${Date.now()}-${process.pid}.cpuprofile`];
+}
+
 const mb = (bytes: number) => bytes / 2 ** 20;
 const f = (n: number, digits = 0) => n.toFixed(digits);
 
@@ -146,7 +155,7 @@ try {
 
   const simStarted = process.hrtime.bigint();
   const sim = await firstLine(
-    [cli, 'simulator', '--cert', pki.serverCert, '--key', pki.serverKey, '--client-ca', pki.trustAnchors, '--port', '0', '--meldingen', String(meldingen), '--protocol', protocol],
+    [...profiling('simulator'), cli, 'simulator', '--cert', pki.serverCert, '--key', pki.serverKey, '--client-ca', pki.trustAnchors, '--port', '0', '--meldingen', String(meldingen), '--protocol', protocol],
     (fields) => (fields.event === 'simulator.listening' ? { url: String(fields.url), mutaties: Number(fields.mutaties) } : undefined),
   );
   const simulatorStart = Number(process.hrtime.bigint() - simStarted) / 1e9;
