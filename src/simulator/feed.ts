@@ -104,6 +104,11 @@ export class SimulatedFeed {
     return this.entries.length ? this.entries[this.entries.length - 1]!.volgnummer : 0;
   }
 
+  /** How many meldingen the feed holds (what meldingen().length says, without copying and sorting them all). */
+  get meldingCount(): number {
+    return this.latest.size;
+  }
+
   /** How many mutations (valid or raw) the feed holds. */
   get size(): number {
     return this.entries.length;

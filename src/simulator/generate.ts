@@ -165,7 +165,11 @@ export class MeldingGenerator {
   /** The school changes a melding: a new einddatum, more hours, an addition to the toelichting, another reason. */
   wijziging(current: Verzuimmelding): Melding {
     const r = this.random;
-    const { volgnummer: _volgnummer, ...melding } = structuredClone(current);
+    // A shallow copy: a change replaces top-level fields (a new verzuimperiode
+    // object, never an edited one), so leerling, instelling and melder are
+    // shared with the mutation before. A structured clone of every changed
+    // melding was a large part of the garbage collection at start.
+    const { volgnummer: _volgnummer, ...melding } = current;
     const at = this.advance(current.gewijzigdOp);
     const today = amsterdamDate(at);
     melding.gewijzigdOp = formatDateTime(at);
@@ -200,7 +204,8 @@ export class MeldingGenerator {
 
   /** The school withdraws a melding: status INGETROKKEN, with the reason in the toelichting. */
   intrekking(current: Verzuimmelding): Melding {
-    const { volgnummer: _volgnummer, ...melding } = structuredClone(current);
+    // Shallow, as in wijziging: only top-level fields change.
+    const { volgnummer: _volgnummer, ...melding } = current;
     const at = this.advance(current.gewijzigdOp);
     melding.status = 'INGETROKKEN';
     melding.gewijzigdOp = formatDateTime(at);
