@@ -69,7 +69,9 @@ export function formatDateTime(instant: Date): string {
   const seconds = Math.floor((ms - day * DAY_MS) / 1000);
   const hour = Math.floor(seconds / 3600);
   const minute = Math.floor((seconds % 3600) / 60);
-  return `${fromDayNumber(day)}T${TWO[hour]}:${TWO[minute]}:${TWO[seconds % 60]}${offset.text}`;
+  // join, not a template: that gives a flat string, where a template gives a
+  // tree of five concatenations that every stored melddatum kept alive.
+  return [fromDayNumber(day), 'T', TWO[hour], ':', TWO[minute], ':', TWO[seconds % 60], offset.text].join('');
 }
 
 /** The civil date (YYYY-MM-DD) of an instant in Europe/Amsterdam. */
