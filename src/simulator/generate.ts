@@ -82,9 +82,27 @@ function stripDiacritics(text: string): string {
   return text.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/ı/g, 'i').replace(/ş/g, 's');
 }
 
+/** Slugs made so far: the same few school names and surnames come back in every melder. */
+const slugs = new Map<string, string>();
+
 /** A domain label from a school name: 'OBS \'t Zonnetje' → 'obstzonnetje'. */
 function slug(text: string): string {
-  return stripDiacritics(text).toLowerCase().replace(/[^a-z0-9]+/g, '');
+  let made = slugs.get(text);
+  if (made === undefined) {
+    made = stripDiacritics(text).toLowerCase().replace(/[^a-z0-9]+/g, '');
+    slugs.set(text, made);
+  }
+  return made;
+}
+
+/**
+ * The parts as one flat string. A template literal builds a tree of
+ * concatenations that a stored melding keeps alive (a few objects per
+ * string, each copied by the garbage collector); join builds the string
+ * itself.
+ */
+function flat(...parts: string[]): string {
+  return parts.join('');
 }
 
 export interface MeldingGeneratorOptions {
@@ -384,10 +402,10 @@ export class MeldingGenerator {
     const domain = `${slug(school.naam)}.example`;
     const mobile = r.chance(0.25);
     return {
-      naam: `${voorletter}. ${voorvoegsel ? voorvoegsel + ' ' : ''}${achternaam}`,
+      naam: flat(voorletter, '. ', voorvoegsel ? voorvoegsel + ' ' : '', achternaam),
       functie: r.pick(FUNCTIES[school.sector ?? 'VO']),
       telefoonnummer: mobile ? `06-${r.digits(8)}` : `${this.gemeente.netnummer}-${r.digits(10 - this.gemeente.netnummer.length)}`,
-      emailadres: r.chance(0.5) ? `verzuim@${domain}` : `${voorletter.toLowerCase()}.${slug(voorvoegsel + achternaam)}@${domain}`,
+      emailadres: r.chance(0.5) ? flat('verzuim@', domain) : flat(voorletter.toLowerCase(), '.', slug(voorvoegsel + achternaam), '@', domain),
     };
   }
 }
