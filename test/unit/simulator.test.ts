@@ -15,7 +15,7 @@ import { simulatorCommand } from '../../src/app/commands/simulator.js';
 import { SimulatedFeed } from '../../src/simulator/feed.js';
 import { MeldingGenerator, advanceFeed } from '../../src/simulator/generate.js';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/server.js';
-import { ageOn } from '../../src/simulator/time.js';
+import { addDays, ageOn, amsterdamDate, amsterdamHour, amsterdamInstant, formatDateTime, weekday } from '../../src/simulator/time.js';
 import { findRoute, type Route } from '../../src/simulator/router.js';
 import { ROUTES } from '../../src/simulator/routes.js';
 
@@ -578,6 +578,28 @@ describe('generated data', () => {
     expect(latest).toBeLessThanOrEqual(NOW.getTime() + items.length * 1000);
   });
 
+  it('shares a pupil and a school between meldingen only frozen, so no melding can change another', () => {
+    const g = new MeldingGenerator({ seed: 3, gemeentecode: '0344', now });
+    const m = g.nieuweMelding();
+    expect(Object.isFrozen(m.leerling)).toBe(true);
+    expect(Object.isFrozen(m.instelling)).toBe(true);
+    if (m.leerling.adres) expect(Object.isFrozen(m.leerling.adres)).toBe(true);
+    expect(() => {
+      (m.leerling as { voornamen: string }).voornamen = 'Iemand Anders';
+    }).toThrow(TypeError);
+    // A change replaces the fields it changes and leaves the melding it started from as it was.
+    const before = { ...m, volgnummer: 1 } as Verzuimmelding;
+    const snapshot = JSON.stringify(before);
+    for (let i = 0; i < 20; i++) g.wijziging(before);
+    g.intrekking(before);
+    expect(JSON.stringify(before)).toBe(snapshot);
+  });
+
+  it('counts its meldingen as meldingen() lists them', () => {
+    expect(feed.meldingCount).toBe(feed.meldingen().length);
+    expect(feed.meldingCount).toBe(new Set(items.map((m) => m.meldingsnummer)).size);
+  });
+
   it('is reproducible by seed', () => {
     const run = (seed: number) => {
       const g = new MeldingGenerator({ seed, gemeentecode: '0344', now });
@@ -587,6 +609,62 @@ describe('generated data', () => {
     };
     expect(run(5)).toBe(run(5));
     expect(run(5)).not.toBe(run(6));
+  });
+});
+
+describe('Amsterdam time', () => {
+  // Intl as the reference: the simulator remembers its answers per hour and per day, and must agree with it.
+  const reference = new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'Europe/Amsterdam',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+    timeZoneName: 'longOffset',
+  });
+  const expected = (t: number) => {
+    const p = Object.fromEntries(reference.formatToParts(new Date(t)).map((part) => [part.type, part.value]));
+    return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}${(p.timeZoneName ?? '').replace('GMT', '') || '+00:00'}`;
+  };
+  // Every 7 minutes and 13 seconds around both DST changes of 2026, and a spread over 30 years.
+  const instants: number[] = [];
+  for (const around of ['2026-03-29T01:00:00Z', '2026-10-25T01:00:00Z']) {
+    for (let t = Date.parse(around) - 2 * 86_400_000; t < Date.parse(around) + 2 * 86_400_000; t += 433_000) instants.push(t);
+  }
+  for (let t = Date.parse('2000-01-01T00:00:00Z'); t < Date.parse('2030-01-01T00:00:00Z'); t += 86_400_000 * 7 + 3_721_000) instants.push(t);
+
+  it('writes date-times, dates and hours as Intl does, on both sides of a DST change', () => {
+    for (const t of instants) {
+      const text = expected(t);
+      expect(formatDateTime(new Date(t))).toBe(text);
+      expect(amsterdamDate(new Date(t))).toBe(text.slice(0, 10));
+      expect(amsterdamHour(new Date(t))).toBe(Number(text.slice(11, 13)));
+    }
+    expect(formatDateTime(new Date('2026-03-29T00:59:59Z'))).toBe('2026-03-29T01:59:59+01:00');
+    expect(formatDateTime(new Date('2026-03-29T01:00:00Z'))).toBe('2026-03-29T03:00:00+02:00');
+    expect(formatDateTime(new Date('2026-10-25T00:59:59Z'))).toBe('2026-10-25T02:59:59+02:00');
+    expect(formatDateTime(new Date('2026-10-25T01:00:00Z'))).toBe('2026-10-25T02:00:00+01:00');
+  });
+
+  it('finds the instant of a wall-clock time, and counts days and weekdays by the calendar', () => {
+    expect(amsterdamInstant('2026-03-27', 8, 30).toISOString()).toBe('2026-03-27T07:30:00.000Z');
+    expect(amsterdamInstant('2026-03-30', 8, 30).toISOString()).toBe('2026-03-30T06:30:00.000Z');
+    expect(amsterdamInstant('2026-10-26', 8, 5).toISOString()).toBe('2026-10-26T07:05:00.000Z');
+    for (const t of instants) {
+      const date = amsterdamDate(new Date(t));
+      expect(formatDateTime(amsterdamInstant(date, 8, 17))).toBe(`${date}T08:17:00${expected(Date.parse(`${date}T12:00:00Z`)).slice(19)}`);
+      expect(weekday(date)).toBe(new Date(`${date}T00:00:00Z`).getUTCDay());
+    }
+    expect(addDays('2024-02-28', 1)).toBe('2024-02-29');
+    expect(addDays('2026-03-28', 2)).toBe('2026-03-30');
+    expect(addDays('2026-01-01', -1)).toBe('2025-12-31');
+    expect(ageOn('2010-02-28', '2026-02-27')).toBe(15);
+    expect(ageOn('2010-02-28', '2026-02-28')).toBe(16);
+    expect(ageOn('2008-02-29', '2026-02-28')).toBe(17);
+    expect(ageOn('2008-02-29', '2026-03-01')).toBe(18);
   });
 });
 
