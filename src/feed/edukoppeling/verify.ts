@@ -20,7 +20,8 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { DOMParser, onWarningStopParsing, type Document, type Element } from '@xmldom/xmldom';
-import { SignedXml } from 'xml-crypto';
+import { SignedXml, validateDigestValue, type Reference } from 'xml-crypto';
+import { findAncestorNsForElement } from 'xml-crypto/lib/utils.js';
 import { buildChain } from '../../certs/chain.js';
 import { attribute, certFields, commonName, OID, sameCertificate } from '../../certs/x509-fields.js';
 import { cleanOutsideText } from '../../observability/outside-text.js';
@@ -64,6 +65,8 @@ const PART_OF: Record<string, { part: Part; parent: 'Envelope' | 'Header' | 'Sec
 };
 
 const refuse = (what: string) => new RodError('unverified', `ROD's response did not verify: ${what}; nothing of it was used`);
+
+const XMLNS = 'http://www.w3.org/2000/xmlns/';
 
 const key = (el: Element) => `${el.namespaceURI ?? ''}|${el.localName ?? ''}`;
 
@@ -239,13 +242,13 @@ function checkSignature(text: string, signature: Element, signer: X509Certificat
   sig.CanonicalizationAlgorithms = pick(sig.CanonicalizationAlgorithms, [ALG.excC14n]);
   sig.HashAlgorithms = pick(sig.HashAlgorithms, [ALG.sha256]);
   sig.SignatureAlgorithms = pick(sig.SignatureAlgorithms, [ALG.rsaSha256]);
-  // xml-crypto finds each reference with one XPath scan of the whole document per
-  // attribute name it knows (Id, ID, id): on a page of 500 meldingen that was most
-  // of the fetch's time. WS-Security names wsu:Id only, and uniqueIds() has
-  // already refused a document in which any of the three names repeats a value
-  // (the signature-wrapping defence those extra scans are for), so one name is
-  // enough: a reference to anything else resolves to nothing and fails.
+  // WS-Security names wsu:Id only, and uniqueIds() has already refused a
+  // document in which any of Id, ID or id repeats a value (the
+  // signature-wrapping defence xml-crypto's lookup of all three is for), so
+  // one name is enough: a reference to anything else resolves to nothing and
+  // fails. indexedReferences() then finds it without XPath.
   sig.idAttributes = ['Id'];
+  indexedReferences(sig);
   let valid = false;
   try {
     sig.loadSignature(signature as unknown as Parameters<SignedXml['loadSignature']>[0]);
@@ -267,6 +270,80 @@ function checkSignature(text: string, signature: Element, signer: X509Certificat
     const canonical = parseStrict(ref.signedReference, `the signed part ${ref.uri}`).documentElement!;
     return { canonical, inDocument };
   });
+}
+
+/** The parts of xml-crypto's SignedXml (6.3.x) that indexedReferences replaces or calls: private in its types. */
+interface SignedXmlInternals {
+  validateReference(ref: Reference, doc: Document): string | undefined;
+  canonicalize(transforms: Reference['transforms'], node: Element, options: object, flags: { discardComments: boolean }): string;
+  findHashAlgorithm(name: string): { getHash(xml: string): string };
+}
+
+/**
+ * xml-crypto resolves each reference with two XPath scans of the whole
+ * document (one to find the element by its Id, one again to collect the
+ * namespaces in scope of what it found). On a page of 500 meldingen and seven
+ * references those scans, in the \`xpath\` package, were the largest part of
+ * the relay's CPU and much of its garbage. This replaces the lookup and
+ * nothing else: one walk of xml-crypto's own parse indexes every attribute
+ * whose local name is Id (what its XPath matches, namespace declarations
+ * excepted), more than one element with the Id is refused as xml-crypto
+ * refuses it, and the element is then canonicalised, hashed and compared by
+ * xml-crypto's own code, exactly as its validateReference does (6.3.2). The
+ * SignedInfo, the references' loading and the signature value stay xml-crypto's.
+ * The version is pinned; test/unit/edukoppeling covers the wrapping, digest
+ * and duplicate-Id cases through this path.
+ */
+function indexedReferences(sig: SignedXml): void {
+  const internals = sig as unknown as SignedXmlInternals;
+  let indexed: { doc: Document; byId: Map<string, Element[]> } | undefined;
+  internals.validateReference = (ref, doc) => {
+    const id = ref.uri.startsWith('#') ? ref.uri.slice(1) : undefined;
+    if (id === undefined || id.includes("'")) {
+      ref.validationError = new Error(`the reference ${ref.uri} is not a same-document Id reference`);
+      return undefined;
+    }
+    if (indexed?.doc !== doc) indexed = { doc, byId: idIndex(doc) };
+    const found = indexed.byId.get(id) ?? [];
+    if (found.length > 1) throw new Error(`more than one element has the Id ${id} (signature wrapping)`);
+    const element = found[0];
+    if (!element) {
+      ref.validationError = new Error(`the signature references ${ref.uri}, which no element in the message has`);
+      return undefined;
+    }
+    ref.xpath = `//*[@*[local-name(.)='Id']='${id}']`;
+    ref.ancestorNamespaces = findAncestorNsForElement(element);
+    const canonical = internals.canonicalize(
+      ref.transforms,
+      element,
+      { inclusiveNamespacesPrefixList: ref.inclusiveNamespacesPrefixList, ancestorNamespaces: ref.ancestorNamespaces },
+      { discardComments: true },
+    );
+    const digest = internals.findHashAlgorithm(ref.digestAlgorithm ?? '').getHash(canonical);
+    if (!validateDigestValue(digest, ref.digestValue)) {
+      ref.validationError = new Error(`the digest of ${ref.uri} does not match its DigestValue`);
+      return undefined;
+    }
+    return canonical;
+  };
+}
+
+/** Every element by the value of each of its attributes named Id (any namespace, not xmlns), in document order. */
+function idIndex(doc: Document): Map<string, Element[]> {
+  const byId = new Map<string, Element[]>();
+  const stack: Element[] = doc.documentElement ? [doc.documentElement] : [];
+  while (stack.length > 0) {
+    const el = stack.pop()!;
+    for (let i = 0; i < el.attributes.length; i++) {
+      const attr = el.attributes.item(i)!;
+      if ((attr.localName ?? attr.name) !== 'Id' || attr.namespaceURI === XMLNS) continue;
+      const list = byId.get(attr.value);
+      if (list) list.push(el);
+      else byId.set(attr.value, [el]);
+    }
+    for (let child = el.lastChild; child; child = child.previousSibling) if (child.nodeType === 1) stack.push(child as Element);
+  }
+  return byId;
 }
 
 function pick<T>(table: Record<string, T>, allowed: string[]): Record<string, T> {
