@@ -189,7 +189,11 @@ export async function fetchGemeente(deps: CycleDeps, gemeente: Gemeente, cycleId
       lookAhead(current, page);
       pages++;
       fetched += page.items.length;
-      const counts = ingestPage({ store, config, gemeente, log, now, cycleId, forwardMail }, page, vanaf);
+      // A page with nothing in it that leaves the cursor where it was changes
+      // nothing: no commit (in an idle cycle, one fsync and one audit head
+      // write fewer). The cycle's own audit rows count its pages.
+      const unchanged = page.items.length === 0 && page.volgnummerTot <= vanaf;
+      const counts = unchanged ? emptyIngestCounts() : ingestPage({ store, config, gemeente, log, now, cycleId, forwardMail }, page, vanaf);
       for (const key of Object.keys(ingest) as (keyof IngestCounts)[]) ingest[key] += counts[key];
       log.info('page.stored', { cycleId, gemeentecode, vanaf, volgnummerTot: page.volgnummerTot, items: page.items.length, meer: page.meer, requestId: page.requestId, ...counts });
       cursor = cursorStore.get();
