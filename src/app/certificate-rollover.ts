@@ -145,7 +145,7 @@ export class CertificateRolloverControl {
       }
     };
     return {
-      fetchPage: (vanaf, limit) => retried(() => transport.fetchPage(vanaf, limit)),
+      fetchPage: (vanaf, limit, options) => retried(() => transport.fetchPage(vanaf, limit, options)),
       setStatus: (meldingsnummer, status) => retried(() => transport.setStatus(meldingsnummer, status)),
       useCredentials: (credentials) => transport.useCredentials(credentials),
       close: () => transport.close(),

@@ -12,7 +12,7 @@ import { cleanOutsideText } from '../observability/outside-text.js';
 import type { MailSender } from '../mail/smtp.js';
 import { RodError, stopped } from '../feed/errors.js';
 import { gemeenteFeedAlert, queueAlert } from '../mail/alert.js';
-import type { FeedPage, RodTransport } from '../feed/transport.js';
+import type { FeedPage, PageHint, RodTransport } from '../feed/transport.js';
 import { purgeExpired } from '../store/retention.js';
 import type { Store } from '../store/store.js';
 
@@ -147,25 +147,53 @@ export async function fetchGemeente(deps: CycleDeps, gemeente: Gemeente, cycleId
     let cursor = cursorStore.get();
     const forwardMail = cursor.backlogDone || config.sync.backlog === 'forward';
     if (!forwardMail) log.info('sync.backlog', { cycleId, gemeentecode, mode: 'store-only', cursor: cursor.volgnummer });
-    // The next page is asked for while this one is stored, so ROD's work and
-    // ours overlap: one request in flight at a time, as before. It asks from
-    // where storing this page moves the cursor; when the cursor ends up
-    // elsewhere the answer is dropped and the page asked for again. The cursor
-    // itself still moves only with a committed page.
-    let prefetch: { vanaf: number; page: Promise<FeedPage> } | undefined;
+    // The next page is asked for while this one is verified and stored, so
+    // ROD's work and ours overlap; one request in flight at a time, as before.
+    // It is asked for as soon as this page's answer arrives (the transport's
+    // onAnswer, before verification), or else once this page is in hand. It
+    // asks from where storing this page should move the cursor; when the
+    // cursor ends up elsewhere (or the answer did not verify) the early answer
+    // is dropped and the page asked for again. The cursor itself still moves
+    // only with a committed page.
+    interface Request {
+      vanaf: number;
+      page: Promise<FeedPage>;
+      hint?: PageHint;
+    }
+    let current: Request | undefined;
+    let ahead: Request | undefined;
+    const lookAhead = (from: Request, hint: PageHint) => {
+      const next = Math.max(from.vanaf, hint.volgnummerTot);
+      if (ahead || !hint.meer || next <= from.vanaf || deps.signal?.aborted) return;
+      ahead = request(next);
+    };
+    const request = (vanaf: number): Request => {
+      const req: Request = { vanaf, page: Promise.resolve(undefined as never) };
+      req.page = rod.fetchPage(vanaf, config.rod.pageSize, {
+        onAnswer: (hint) => {
+          req.hint = hint;
+          // Only the page being worked on looks ahead: never more than one request in flight.
+          if (req === current) lookAhead(req, hint);
+        },
+      });
+      // Its failure is reported when (and if) it is awaited, not as an unhandled rejection.
+      req.page.catch(() => {});
+      return req;
+    };
     for (;;) {
       const vanaf = cursor.volgnummer;
-      const page = await (prefetch?.vanaf === vanaf ? prefetch.page : rod.fetchPage(vanaf, config.rod.pageSize));
-      prefetch = undefined;
-      const next = Math.max(vanaf, page.volgnummerTot);
-      if (page.meer && next > vanaf && !deps.signal?.aborted) {
-        prefetch = { vanaf: next, page: rod.fetchPage(next, config.rod.pageSize) };
-        // Its failure is reported when (and if) it is awaited, not as an unhandled rejection.
-        prefetch.page.catch(() => {});
-      }
+      current = ahead?.vanaf === vanaf ? ahead : request(vanaf);
+      ahead = undefined;
+      if (current.hint) lookAhead(current, current.hint);
+      const page = await current.page;
+      lookAhead(current, page);
       pages++;
       fetched += page.items.length;
-      const counts = ingestPage({ store, config, gemeente, log, now, cycleId, forwardMail }, page, vanaf);
+      // A page with nothing in it that leaves the cursor where it was changes
+      // nothing: no commit (in an idle cycle, one fsync and one audit head
+      // write fewer). The cycle's own audit rows count its pages.
+      const unchanged = page.items.length === 0 && page.volgnummerTot <= vanaf;
+      const counts = unchanged ? emptyIngestCounts() : ingestPage({ store, config, gemeente, log, now, cycleId, forwardMail }, page, vanaf);
       for (const key of Object.keys(ingest) as (keyof IngestCounts)[]) ingest[key] += counts[key];
       log.info('page.stored', { cycleId, gemeentecode, vanaf, volgnummerTot: page.volgnummerTot, items: page.items.length, meer: page.meer, requestId: page.requestId, ...counts });
       cursor = cursorStore.get();

@@ -7,32 +7,26 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { CertificateError } from '../certs/read.js';
-import { certBundleCommand, certCheckCommand, certRequestCommand } from './commands/cert.js';
 import { ConfigError, checkReferencedFiles, loadConfig, type ConfigWarning, type LoadedConfig } from '../config/load.js';
 import { certificateOin, configSchema } from '../config/schema.js';
 import { MAIL_STATES, type MailState } from '../store/mail-states.js';
 import { inspectClientCertificate } from '../certs/inspect.js';
 import { createCertificateWatch } from './certificate-watch.js';
 import { runCycle } from './cycle.js';
-import { runDaemon } from './daemon.js';
 import { createLogger, effectiveLogLevel, LogLevelError, type Logger } from '../observability/log.js';
 import { openRelay } from './runtime.js';
 import { commandHelp, parseCommandLine, positionalsOf, UsageError, type CommandSpec, type OptionSpecs, type ParsedArgs } from './commands/args.js';
 import { ExitCode } from './exit-codes.js';
 import { relayVersion } from './version.js';
 import { LeaseHeldError } from '../store/lease.js';
-import {
-  auditExportCommand,
-  auditVerifyCommand,
-  healthcheckCommand,
-  outboxListCommand,
-  outboxRetryCommand,
-  quarantineListCommand,
-  quarantineRetryCommand,
-  statusCommand,
-} from './commands/admin.js';
 import { stderr, stdout } from './commands/output.js';
-import { backupCommand } from './commands/backup.js';
+
+// Loaded when asked for: the daemon and `once` do not carry the code (and the
+// memory) of the commands an administrator runs now and then.
+const adminCommands = () => import('./commands/admin.js');
+const certCommands = () => import('./commands/cert.js');
+const backupCommands = () => import('./commands/backup.js');
+const daemon = () => import('./daemon.js');
 
 interface Command {
   spec: CommandSpec;
@@ -84,7 +78,7 @@ const COMMANDS: Command[] = [
       const { config: c, warnings } = config(values);
       const log = createLogger({ level: effectiveLogLevel(c.log.level) });
       logWarnings(log, warnings);
-      return runDaemon(c, log);
+      return (await daemon()).runDaemon(c, log);
     },
   ),
   command(
@@ -124,7 +118,7 @@ const COMMANDS: Command[] = [
   ),
   command(
     { name: 'check-config', summary: 'validate the configuration and the files it names: 0 valid, 78 invalid', options: { json: JSON_OUTPUT, ...CONFIG } },
-    ({ values }) => {
+    async ({ values }) => {
       let loaded: LoadedConfig;
       try {
         loaded = config(values);
@@ -157,7 +151,7 @@ const COMMANDS: Command[] = [
       summary: 'the certificate report: chain, hierarchy (G1/G4), OIN, key usage, days left, problems with advice: 0 usable, 2 not',
       options: { json: JSON_OUTPUT, ...CONFIG },
     },
-    ({ values }) => certCheckCommand(config(values).config, { json: values.json === true, out: stdout }),
+    async ({ values }) => (await certCommands()).certCheckCommand(config(values).config, { json: values.json === true, out: stdout }),
   ),
   command(
     {
@@ -170,9 +164,9 @@ const COMMANDS: Command[] = [
         ...CONFIG,
       },
     },
-    ({ values }) => {
+    async ({ values }) => {
       if (values.out === undefined) throw new UsageError('--out DIR is required');
-      return certBundleCommand(config(values).config, { outDir: values.out, next: values.next === true, out: stdout });
+      return (await certCommands()).certBundleCommand(config(values).config, { outDir: values.out, next: values.next === true, out: stdout });
     },
   ),
   command(
@@ -202,11 +196,11 @@ const COMMANDS: Command[] = [
       },
       details: 'The subject also carries serialNumber = the OIN (--oin) and C=NL. The CSR is read back and checked (it parses, its signature verifies, the subject is as asked) before anything is written.',
     },
-    ({ values }) => {
+    async ({ values }) => {
       if (values.out === undefined) throw new UsageError('--out DIR is required');
       if (values.cn === undefined) throw new UsageError('--cn NAME is required');
       if (values.kvk === undefined) throw new UsageError('--kvk NUMBER is required');
-      return certRequestCommand(config(values).config, {
+      return (await certCommands()).certRequestCommand(config(values).config, {
         outDir: values.out,
         commonName: values.cn,
         kvk: values.kvk,
@@ -220,7 +214,7 @@ const COMMANDS: Command[] = [
   ),
   command(
     { name: 'status', summary: 'last cycle, and per gemeente: cursor, meldingen per status, mail pending and dead; certificate days left', options: { gemeente: GEMEENTE, json: JSON_OUTPUT, ...CONFIG } },
-    ({ values }) => statusCommand(config(values).config, { json: values.json === true, out: stdout, gemeente: values.gemeente }),
+    async ({ values }) => (await adminCommands()).statusCommand(config(values).config, { json: values.json === true, out: stdout, gemeente: values.gemeente }),
   ),
   command(
     {
@@ -235,9 +229,9 @@ const COMMANDS: Command[] = [
         ...CONFIG,
       },
     },
-    ({ values }) => {
+    async ({ values }) => {
       const state = values.dead ? 'dead' : (values.state as MailState | undefined);
-      return outboxListCommand(config(values).config, { state, melding: values.melding, gemeente: values.gemeente, json: values.json === true, out: stdout });
+      return (await adminCommands()).outboxListCommand(config(values).config, { state, melding: values.melding, gemeente: values.gemeente, json: values.json === true, out: stdout });
     },
   ),
   command(
@@ -248,14 +242,14 @@ const COMMANDS: Command[] = [
       positionals: true,
       options: { 'all-dead': { type: 'boolean', description: 'requeue every dead mail' }, ...CONFIG },
     },
-    ({ values, positionals }) => {
-      if (values['all-dead']) return outboxRetryCommand(config(values).config, { ids: 'all-dead', out: stdout });
+    async ({ values, positionals }) => {
+      if (values['all-dead']) return (await adminCommands()).outboxRetryCommand(config(values).config, { ids: 'all-dead', out: stdout });
       const ids = positionals.map((id) => {
         if (!/^\d+$/.test(id)) throw new UsageError(`"${id}" is not a mail id (see outbox list)`);
         return Number(id);
       });
       if (ids.length === 0) throw new UsageError('needs mail ids or --all-dead');
-      return outboxRetryCommand(config(values).config, { ids, out: stdout });
+      return (await adminCommands()).outboxRetryCommand(config(values).config, { ids, out: stdout });
     },
   ),
   command(
@@ -264,15 +258,15 @@ const COMMANDS: Command[] = [
       summary: 'records that failed validation and are waiting',
       options: { all: { type: 'boolean', description: 'also the records that have been processed since' }, gemeente: GEMEENTE, json: JSON_OUTPUT, ...CONFIG },
     },
-    ({ values }) => quarantineListCommand(config(values).config, { all: values.all === true, json: values.json === true, out: stdout, gemeente: values.gemeente }),
+    async ({ values }) => (await adminCommands()).quarantineListCommand(config(values).config, { all: values.all === true, json: values.json === true, out: stdout, gemeente: values.gemeente }),
   ),
   command(
     { name: 'quarantine retry', summary: 'reprocess the records in quarantine (after an upgrade); their mail goes out with the next cycle', options: CONFIG },
-    ({ values }) => quarantineRetryCommand(config(values).config, { out: stdout }),
+    async ({ values }) => (await adminCommands()).quarantineRetryCommand(config(values).config, { out: stdout }),
   ),
   command(
     { name: 'audit verify', summary: "check the audit log's hash chain: 0 intact, 3 broken", options: { json: JSON_OUTPUT, ...CONFIG } },
-    ({ values }) => auditVerifyCommand(config(values).config, { out: stdout, json: values.json === true }),
+    async ({ values }) => (await adminCommands()).auditVerifyCommand(config(values).config, { out: stdout, json: values.json === true }),
   ),
   command(
     {
@@ -289,7 +283,7 @@ const COMMANDS: Command[] = [
         ...CONFIG,
       },
     },
-    ({ values }) => auditExportCommand(config(values).config, { since: values.since, gemeente: values.gemeente, out: stdout }),
+    async ({ values }) => (await adminCommands()).auditExportCommand(config(values).config, { since: values.since, gemeente: values.gemeente, out: stdout }),
   ),
   command(
     {
@@ -303,9 +297,9 @@ const COMMANDS: Command[] = [
         ...CONFIG,
       },
     },
-    ({ values }) => {
+    async ({ values }) => {
       if (values.liveness && values.readiness) throw new UsageError('give --liveness or --readiness, not both');
-      return healthcheckCommand(config(values).config, { out: stdout, check: values.liveness ? 'liveness' : 'readiness', json: values.json === true });
+      return (await adminCommands()).healthcheckCommand(config(values).config, { out: stdout, check: values.liveness ? 'liveness' : 'readiness', json: values.json === true });
     },
   ),
   command(
@@ -319,9 +313,9 @@ const COMMANDS: Command[] = [
         ...CONFIG,
       },
     },
-    ({ values }) => {
+    async ({ values }) => {
       if (values.out === undefined) throw new UsageError('--out FILE is required');
-      return backupCommand(config(values).config, { out: values.out, force: values.force === true, print: stdout });
+      return (await backupCommands()).backupCommand(config(values).config, { out: values.out, force: values.force === true, print: stdout });
     },
   ),
   command({ name: 'config schema', summary: "the configuration's JSON Schema, for editors", options: {} }, () => {

@@ -11,6 +11,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 
+
 // Not for the simulator: it builds a feed of up to 250,000 meldingen in memory at start, and a heap kept
 // small makes V8 collect over and over while it grows.
 if (process.argv[2] !== 'simulator') setFlagsFromString('--optimize-for-size');

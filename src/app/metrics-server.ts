@@ -92,7 +92,7 @@ export function timedRod<T extends Pick<RodTransport, 'fetchPage' | 'setStatus'>
     }
   };
   return {
-    fetchPage: (vanaf, limit) => timed('fetchPage', () => rod.fetchPage(vanaf, limit)),
+    fetchPage: (vanaf, limit, options) => timed('fetchPage', () => rod.fetchPage(vanaf, limit, options)),
     setStatus: (meldingsnummer, status) => timed('setStatus', () => rod.setStatus(meldingsnummer, status)),
   };
 }

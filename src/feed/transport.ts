@@ -25,9 +25,25 @@ export interface FeedPage {
   requestId: string;
 }
 
+/** Where an answer says the feed goes on, read from it before it is verified. */
+export interface PageHint {
+  volgnummerTot: number;
+  meer: boolean;
+}
+
+export interface FetchOptions {
+  /**
+   * Called when the answer has arrived and before it is verified, with where it
+   * says the feed goes on. Unverified, so good for one thing only: asking for
+   * the next page while this one is verified and stored. What is stored, and
+   * where the cursor moves, still comes from the verified page.
+   */
+  onAnswer?: (hint: PageHint) => void;
+}
+
 export interface RodTransport {
   /** The mutations after `vanaf` (exclusive), at most `limit`. Throws RodError; a bad item is not an error here. */
-  fetchPage(vanaf: number, limit: number): Promise<FeedPage>;
+  fetchPage(vanaf: number, limit: number, options?: FetchOptions): Promise<FeedPage>;
   /** Reports the municipality's handling of a melding. A transition ROD refuses is an answer ('conflict'), not an error. */
   setStatus(meldingsnummer: string, status: 'IN_BEHANDELING'): Promise<'ok' | 'conflict'>;
   /** From the next request on, present this client certificate (and, over Edukoppeling, sign with it). */

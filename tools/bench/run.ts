@@ -28,6 +28,7 @@ import { composeMail } from '../../src/mail/compose.js';
 import { MeldingGenerator } from '../../src/simulator/generate.js';
 import type { Verzuimmelding } from '../../src/domain/melding.js';
 import { localConfig } from '../demo/local-config.js';
+import { RELAY_NODE_FLAGS } from '../../src/app/node-flags.js';
 import { generateTestPki } from '../testpki/generate.js';
 import { rawPageRate, rawSmtpRate } from './ceilings.js';
 
@@ -117,8 +118,8 @@ interface OnceRun {
 /** `verzuim-relay once`, its log read for the moments that split the cycle; peak RSS sampled from /proc. */
 async function once(configFile: string): Promise<OnceRun> {
   const run: OnceRun = { exit: 0, peakRss: 0, startedAt: 0, lastPageAt: 0, finishedAt: 0, counts: {} };
-  // As the image runs it (Dockerfile ENTRYPOINT): node --optimize-for-size (see src/app/memory.ts).
-  const started = start(['--optimize-for-size', ...profiling('once'), cli, 'once', '--config', configFile], (line) => {
+  // As the image runs it (Dockerfile ENTRYPOINT, see src/app/memory.ts).
+  const started = start([...RELAY_NODE_FLAGS, ...profiling('once'), cli, 'once', '--config', configFile], (line) => {
     const fields = json(line);
     if (!fields) return;
     const time = typeof fields.time === 'number' ? fields.time : Date.parse(String(fields.time));

@@ -14,7 +14,8 @@ import { XMLSerializer, type Element } from '@xmldom/xmldom';
 import type { Logger } from '../../observability/log.js';
 import { RodError, tooManyItems } from '../errors.js';
 import { RodHttp, type RodCredentials, type RodTls } from '../http.js';
-import type { FeedPage, RodTransport } from '../transport.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { FeedPage, FetchOptions, PageHint, RodTransport } from '../transport.js';
 import {
   actionOf,
   childElements,
@@ -102,9 +103,9 @@ export class EdukoppelingTransport implements RodTransport {
   }
 
   /** opvragen_verzuimmutaties after `vanaf` (exclusive): each verified verzuimmelding element is one item. */
-  async fetchPage(vanaf: number, limit: number): Promise<FeedPage> {
+  async fetchPage(vanaf: number, limit: number, options: FetchOptions = {}): Promise<FeedPage> {
     const fields: FetchRequest = { gemeentecode: this.options.gemeentecode, vanafVolgnummer: vanaf, maximumAantal: limit };
-    const { body, messageId, ctx } = await this.call(OPERATIONS.fetch, fields);
+    const { body, messageId, ctx } = await this.call(OPERATIONS.fetch, fields, options.onAnswer);
     if (body.requestGoedgekeurd !== true) throw this.refusal('fetch', body, ctx);
     if (body.volgnummerTot === undefined) {
       throw new RodError('invalid-response', `ROD approved the request but sent no volgnummerTot; request ${messageId}`);
@@ -146,7 +147,7 @@ export class EdukoppelingTransport implements RodTransport {
   }
 
   /** One signed exchange; returns the verified response element, read through the contract. */
-  private async call(operation: Operation, fields: FetchRequest | StatusRequest): Promise<{ body: ResponseBody; messageId: string; ctx: FaultContext }> {
+  private async call(operation: Operation, fields: FetchRequest | StatusRequest, onAnswer?: (hint: PageHint) => void): Promise<{ body: ResponseBody; messageId: string; ctx: FaultContext }> {
     const { edukoppeling } = this.options;
     const prepare = (): { envelope: RequestEnvelope; xml: string } => {
       const envelope = buildRequestEnvelope(
@@ -184,6 +185,18 @@ export class EdukoppelingTransport implements RodTransport {
     const ctx: FaultContext = { requestId: request.messageId, fromOin: this.options.municipalityOin, gemeentecode: this.options.gemeentecode };
     if (answer.status !== 200) throw faultError(answer.status, answer.text, ctx);
 
+    // Verifying a page of 500 takes longer than ROD takes to sign the next one:
+    // the caller may ask for it now, from what this answer says before it is
+    // verified. The one turn of the event loop lets that request go out before
+    // verification holds the thread. Nothing of this answer is used until it verifies.
+    const hint = onAnswer && unverifiedHint(answer.text);
+    if (hint) {
+      // One turn for undici to take back the connection this answer came on, so that the request reuses it
+      // (a new one would cost a TLS handshake), one for the request to be written.
+      await nextTurn();
+      onAnswer!(hint);
+      await nextTurn();
+    }
     const verified = this.verify(answer.text, request);
     const children = childElements(verified.body);
     const expected = responseElement(operation);
@@ -214,4 +227,16 @@ export class EdukoppelingTransport implements RodTransport {
       throw err;
     }
   }
+}
+
+/**
+ * volgnummerTot and meerMutaties as the unverified text states them (any
+ * prefix; meerMutaties absent is false), or undefined when it states no
+ * volgnummerTot. Only ever used to ask for the next page early, never stored.
+ */
+export function unverifiedHint(text: string): PageHint | undefined {
+  const tot = /<(?:[A-Za-z_][\w.-]*:)?volgnummerTot>\s*([0-9]{1,15})\s*</.exec(text)?.[1];
+  if (tot === undefined) return undefined;
+  const meer = /<(?:[A-Za-z_][\w.-]*:)?meerMutaties>\s*(true|1)\s*</.test(text);
+  return { volgnummerTot: Number(tot), meer };
 }

@@ -18,9 +18,10 @@
  * too, so that a signed Body moved aside for a forged one is refused, not
  * merely ignored.
  */
-import { X509Certificate } from 'node:crypto';
+import { timingSafeEqual, X509Certificate } from 'node:crypto';
 import { DOMParser, onWarningStopParsing, type Document, type Element } from '@xmldom/xmldom';
-import { SignedXml } from 'xml-crypto';
+import { SignedXml, type Reference } from 'xml-crypto';
+import { findAncestorNsForElement } from 'xml-crypto/lib/utils.js';
 import { buildChain } from '../../certs/chain.js';
 import { attribute, certFields, commonName, OID, sameCertificate } from '../../certs/x509-fields.js';
 import { cleanOutsideText } from '../../observability/outside-text.js';
@@ -65,6 +66,8 @@ const PART_OF: Record<string, { part: Part; parent: 'Envelope' | 'Header' | 'Sec
 
 const refuse = (what: string) => new RodError('unverified', `ROD's response did not verify: ${what}; nothing of it was used`);
 
+const XMLNS = 'http://www.w3.org/2000/xmlns/';
+
 const key = (el: Element) => `${el.namespaceURI ?? ''}|${el.localName ?? ''}`;
 
 export function verifyResponse(text: string, expected: ResponseExpectations): VerifiedResponse {
@@ -74,6 +77,13 @@ export function verifyResponse(text: string, expected: ResponseExpectations): Ve
 
   const signer = signingCertificate(signature, security, ids, expected);
   checkSignatureAlgorithms(signature);
+  // This parse's copy of the Body's content has served (the element counts, the
+  // Id walk); what is used comes from the canonical XML below. Dropping it now
+  // keeps two copies of a page (some 20 MB each for 500 meldingen) from being
+  // alive while xml-crypto parses the message again. The Body element itself
+  // stays, for the check of where the signed Body is.
+  const body = childElements(envelope)[1]!;
+  while (body.firstChild) body.removeChild(body.firstChild);
   const signedParts = checkSignature(text, signature, signer, ids);
 
   // Every required part signed, each where it belongs.
@@ -239,19 +249,22 @@ function checkSignature(text: string, signature: Element, signer: X509Certificat
   sig.CanonicalizationAlgorithms = pick(sig.CanonicalizationAlgorithms, [ALG.excC14n]);
   sig.HashAlgorithms = pick(sig.HashAlgorithms, [ALG.sha256]);
   sig.SignatureAlgorithms = pick(sig.SignatureAlgorithms, [ALG.rsaSha256]);
-  // xml-crypto finds each reference with one XPath scan of the whole document per
-  // attribute name it knows (Id, ID, id): on a page of 500 meldingen that was most
-  // of the fetch's time. WS-Security names wsu:Id only, and uniqueIds() has
-  // already refused a document in which any of the three names repeats a value
-  // (the signature-wrapping defence those extra scans are for), so one name is
-  // enough: a reference to anything else resolves to nothing and fails.
+  // WS-Security names wsu:Id only, and uniqueIds() has already refused a
+  // document in which any of Id, ID or id repeats a value (the
+  // signature-wrapping defence xml-crypto's lookup of all three is for), so
+  // one name is enough: a reference to anything else resolves to nothing and
+  // fails. indexedReferences() then finds it without XPath.
   sig.idAttributes = ['Id'];
+  const release = indexedReferences(sig);
   let valid = false;
   try {
     sig.loadSignature(signature as unknown as Parameters<SignedXml['loadSignature']>[0]);
     valid = sig.checkSignature(text);
   } catch (err) {
     throw refuse(`the signature is invalid (${clip((err as Error).message)})`);
+  } finally {
+    // xml-crypto's own parse of the page is no longer needed once it has judged it.
+    release();
   }
   if (!valid) {
     const failed = sig.getReferences().find((r) => r.validationError)?.validationError?.message;
@@ -267,6 +280,94 @@ function checkSignature(text: string, signature: Element, signer: X509Certificat
     const canonical = parseStrict(ref.signedReference, `the signed part ${ref.uri}`).documentElement!;
     return { canonical, inDocument };
   });
+}
+
+/** The parts of xml-crypto's SignedXml (6.3.x) that indexedReferences replaces or calls: private in its types. */
+interface SignedXmlInternals {
+  validateReference(ref: Reference, doc: Document): string | undefined;
+  canonicalize(transforms: Reference['transforms'], node: Element, options: object, flags: { discardComments: boolean }): string;
+  findHashAlgorithm(name: string): { getHash(xml: string): string };
+}
+
+/**
+ * xml-crypto resolves each reference with two XPath scans of the whole
+ * document (one to find the element by its Id, one again to collect the
+ * namespaces in scope of what it found). On a page of 500 meldingen and seven
+ * references those scans, in the \`xpath\` package, were the largest part of
+ * the relay's CPU and much of its garbage. This replaces the lookup and
+ * nothing else: one walk of xml-crypto's own parse indexes every attribute
+ * whose local name is Id (what its XPath matches, namespace declarations
+ * excepted), more than one element with the Id is refused as xml-crypto
+ * refuses it, and the element is then canonicalised and hashed by
+ * xml-crypto's own classes, as its validateReference does (6.3.2). The
+ * SignedInfo, the references' loading and the signature value stay xml-crypto's.
+ * The version is pinned; test/unit/edukoppeling covers the wrapping, digest
+ * and duplicate-Id cases through this path.
+ */
+function indexedReferences(sig: SignedXml): () => void {
+  const internals = sig as unknown as SignedXmlInternals;
+  let indexed: { doc: Document; byId: Map<string, Element[]> } | undefined;
+  internals.validateReference = (ref, doc) => {
+    const id = ref.uri.startsWith('#') ? ref.uri.slice(1) : undefined;
+    if (id === undefined || id.includes("'")) {
+      ref.validationError = new Error(`the reference ${ref.uri} is not a same-document Id reference`);
+      return undefined;
+    }
+    if (indexed?.doc !== doc) indexed = { doc, byId: idIndex(doc) };
+    const found = indexed.byId.get(id) ?? [];
+    if (found.length > 1) throw new Error(`more than one element has the Id ${id} (signature wrapping)`);
+    const element = found[0];
+    if (!element) {
+      ref.validationError = new Error(`the signature references ${ref.uri}, which no element in the message has`);
+      return undefined;
+    }
+    ref.xpath = `//*[@*[local-name(.)='Id']='${id}']`;
+    ref.ancestorNamespaces = findAncestorNsForElement(element);
+    const options = { inclusiveNamespacesPrefixList: ref.inclusiveNamespacesPrefixList, ancestorNamespaces: ref.ancestorNamespaces };
+    // xml-crypto canonicalises a deep copy (a second Body of ~20 MB for a page of 500),
+    // because an enveloped-signature transform or an InclusiveNamespaces list changes
+    // the node. Exclusive C14N alone, without a prefix list, only reads it and drops
+    // comments itself: then the element is canonicalised as it is, by xml-crypto's class.
+    const plain = ref.transforms.length === 1 && ref.transforms[0] === ALG.excC14n && ref.inclusiveNamespacesPrefixList.length === 0;
+    const canonical = plain
+      ? new sig.CanonicalizationAlgorithms[ALG.excC14n]!().process(element, { ...options, defaultNsForPrefix: SignedXml.defaultNsForPrefix }).toString()
+      : internals.canonicalize(ref.transforms, element, options, { discardComments: true });
+    const digest = internals.findHashAlgorithm(ref.digestAlgorithm ?? '').getHash(canonical);
+    if (!sameDigest(digest, ref.digestValue)) {
+      ref.validationError = new Error(`the digest of ${ref.uri} does not match its DigestValue`);
+      return undefined;
+    }
+    return canonical;
+  };
+  return () => {
+    indexed = undefined;
+  };
+}
+
+/** Two base64 digests compared in constant time (xml-crypto's own comparison is deprecated for 7.0). */
+function sameDigest(computed: string, stated: unknown): boolean {
+  if (typeof stated !== 'string') return false;
+  const a = Buffer.from(computed, 'base64');
+  const b = Buffer.from(stated.trim(), 'base64');
+  return a.length > 0 && a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Every element by the value of each of its attributes named Id (any namespace, not xmlns), in document order. */
+function idIndex(doc: Document): Map<string, Element[]> {
+  const byId = new Map<string, Element[]>();
+  const stack: Element[] = doc.documentElement ? [doc.documentElement] : [];
+  while (stack.length > 0) {
+    const el = stack.pop()!;
+    for (let i = 0; i < el.attributes.length; i++) {
+      const attr = el.attributes.item(i)!;
+      if ((attr.localName ?? attr.name) !== 'Id' || attr.namespaceURI === XMLNS) continue;
+      const list = byId.get(attr.value);
+      if (list) list.push(el);
+      else byId.set(attr.value, [el]);
+    }
+    for (let child = el.lastChild; child; child = child.previousSibling) if (child.nodeType === 1) stack.push(child as Element);
+  }
+  return byId;
 }
 
 function pick<T>(table: Record<string, T>, allowed: string[]): Record<string, T> {

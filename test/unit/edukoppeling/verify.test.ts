@@ -97,6 +97,13 @@ describe('verifying a DUO response', () => {
     refused(wrapped, /SOAP Body elements|not in its place/);
   });
 
+  it('refuses a reference to an Id that no element carries any more', () => {
+    // The Body's Id renamed: the signature names an element the message no longer holds.
+    const text = response();
+    const id = /<SOAP-ENV:Body[^>]*wsu:Id="([^"]+)"/.exec(text)![1]!;
+    refused(text.replace(`wsu:Id="${id}"`, `wsu:Id="${id}-gone"`), /signature is invalid \(the signature references #/);
+  });
+
   it('refuses two Bodies', () => {
     const text = response();
     const original = bodyOf(text);
