@@ -13,13 +13,18 @@
  *    about an earlier volgnummer of its melding is sent or dead (Outbox.due),
  *    so one batch never holds two volgnummers of one melding, and the later
  *    one is listed only in a batch claimed after the earlier one's outcome
- *    was committed.
+ *    was committed (while the earlier one is in flight it is `sending`, which
+ *    keeps the later one waiting).
  * 3. record: every outcome of the batch (sent, deferred, dead, with their
- *    audit rows and alerts) in one transaction, committed before the next
- *    batch is claimed. A crash before that commit leaves the whole batch
- *    `sending`, which costs resends of mails already accepted (same
- *    Message-ID, as after a crash during one mail before) and never a loss:
- *    no mail leaves `sending` except through a committed outcome.
+ *    audit rows and alerts) in one transaction. A crash before that commit
+ *    leaves the whole batch `sending`, which costs resends of mails already
+ *    accepted (same Message-ID, as after a crash during one mail before) and
+ *    never a loss: no mail leaves `sending` except through a committed
+ *    outcome.
+ *
+ * The steps of neighbouring batches overlap: while batch n is on the wire,
+ * batch n+1 is claimed and batch n-1's outcomes are recorded, so at most two
+ * batches are `sending` at once (and resent after a crash).
  *
  * A cycle delivers until nothing is due any more (or a stop is asked): there
  * is no cap on the mails per cycle.

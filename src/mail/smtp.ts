@@ -69,9 +69,11 @@ export function createSmtpSender(smtp: SmtpConfig, options: { timeoutSeconds?: n
       try {
         // One Buffer per mail, handed over as it is (see message.ts); the
         // envelope is given beside it because nodemailer does not read it from
-        // raw bytes.
+        // raw bytes. The messageId only names the mail in nodemailer's own
+        // bookkeeping (instead of a random id it would make up); the header in
+        // the bytes is buildMessage's.
         const raw = buildMessage({ from: smtp.from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html, headers: mail.headers, messageId: mail.messageId, date: new Date() }, fromLine);
-        const info = await transport.sendMail({ envelope: { from: smtp.from, to: mail.to }, raw });
+        const info = await transport.sendMail({ envelope: { from: smtp.from, to: mail.to }, raw, messageId: mail.messageId });
         if ((info.rejected?.length ?? 0) > 0) {
           throw Object.assign(new Error(`recipient refused: ${String(info.response)}`), { responseCode: 550 });
         }
