@@ -113,24 +113,40 @@ export async function deliverDue(ctx: DeliveryContext): Promise<DeliveryCounts> 
   // the next pass. At most two batches are `sending` at once: a crash resends
   // both (same Message-IDs), a stop gives back whatever was not offered yet.
   let inFlight: Promise<SentBatch> | undefined;
-  for (;;) {
-    if (ctx.signal?.aborted) break;
-    const batch = await claimBatch(ctx, after, upTo, batchSize, counts);
-    const previous = inFlight && (await inFlight);
-    inFlight = undefined;
-    if (batch.listed > 0) {
-      after = batch.lastId;
-      // Started before the previous outcomes are recorded, so that the record overlaps this batch's first mails.
-      inFlight = sendBatch(ctx, batch.attempts, lanes);
+  try {
+    for (;;) {
+      if (ctx.signal?.aborted) break;
+      const batch = await claimBatch(ctx, after, upTo, batchSize, counts);
+      const previous = inFlight && (await inFlight);
+      inFlight = undefined;
+      if (batch.listed > 0) {
+        after = batch.lastId;
+        // Started before the previous outcomes are recorded, so that the record overlaps this batch's first mails.
+        inFlight = sendBatch(ctx, batch.attempts, lanes);
+      }
+      if (previous) recordOutcomes(ctx, previous.done, previous.unsent, counts);
+      if (batch.listed === 0) {
+        const settled = counts.sent + counts.dead;
+        if (after === first || settled === settledAtPassStart) break;
+        after = first = passStart();
+        upTo = ctx.store.outbox.lastId();
+        settledAtPassStart = settled;
+      }
     }
-    if (previous) recordOutcomes(ctx, previous.done, previous.unsent, counts);
-    if (batch.listed === 0) {
-      const settled = counts.sent + counts.dead;
-      if (after === first || settled === settledAtPassStart) break;
-      after = first = passStart();
-      upTo = ctx.store.outbox.lastId();
-      settledAtPassStart = settled;
+  } catch (err) {
+    // A store that fails while a batch is on the wire: the batch finishes
+    // before the error goes up (no mail is handed to SMTP after deliverDue
+    // has returned), and its outcomes are recorded if the store still takes
+    // them. If not, the batch stays `sending` and the next start resumes it.
+    if (inFlight) {
+      const last = await inFlight;
+      try {
+        recordOutcomes(ctx, last.done, last.unsent, counts);
+      } catch {
+        // The first error is the one that says what went wrong.
+      }
     }
+    throw err;
   }
   if (inFlight) {
     const last = await inFlight;

@@ -148,6 +148,21 @@ describe('delivery in batches over several connections', () => {
     expect(r.store.outbox.countByState()).toMatchObject({ sent: 15, sending: 0 });
   });
 
+  it('a store error while a batch is on the wire: that batch finishes and is recorded before the error goes up', async () => {
+    const r = await rig({ maxConnections: 2 });
+    r.ingest(...Array.from({ length: 4 }, () => r.gen.nieuweMelding({ verzuimsoort: 'LUXE' })));
+    const claim = r.store.outbox.claim.bind(r.store.outbox);
+    let claims = 0;
+    r.store.outbox.claim = (row) => {
+      if (++claims === 3) throw new Error('database or disk is full');
+      return claim(row);
+    };
+    await expect(deliver(r, { batchSize: 2 })).rejects.toThrow('database or disk is full');
+    // The first batch was on the wire while the second was claimed: both its mails arrived and are recorded as sent.
+    expect(r.catcher.mails).toHaveLength(2);
+    expect(r.store.outbox.countByState()).toMatchObject({ sent: 2, sending: 0, pending: 2 });
+  });
+
   it('one connection: one mail at a time', async () => {
     const r = await rig({ maxConnections: 1 });
     r.ingest(...Array.from({ length: 4 }, () => r.gen.nieuweMelding({ verzuimsoort: 'LUXE' })));
