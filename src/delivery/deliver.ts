@@ -13,17 +13,23 @@
  *    about an earlier volgnummer of its melding is sent or dead (Outbox.due),
  *    so one batch never holds two volgnummers of one melding, and the later
  *    one is listed only in a batch claimed after the earlier one's outcome
- *    was committed.
+ *    was committed (while the earlier one is in flight it is `sending`, which
+ *    keeps the later one waiting).
  * 3. record: every outcome of the batch (sent, deferred, dead, with their
- *    audit rows and alerts) in one transaction, committed before the next
- *    batch is claimed. A crash before that commit leaves the whole batch
- *    `sending`, which costs resends of mails already accepted (same
- *    Message-ID, as after a crash during one mail before) and never a loss:
- *    no mail leaves `sending` except through a committed outcome.
+ *    audit rows and alerts) in one transaction. A crash before that commit
+ *    leaves the whole batch `sending`, which costs resends of mails already
+ *    accepted (same Message-ID, as after a crash during one mail before) and
+ *    never a loss: no mail leaves `sending` except through a committed
+ *    outcome.
+ *
+ * The steps of neighbouring batches overlap: while batch n is on the wire,
+ * batch n+1 is claimed and batch n-1's outcomes are recorded, so at most two
+ * batches are `sending` at once (and resent after a crash).
  *
  * A cycle delivers until nothing is due any more (or a stop is asked): there
  * is no cap on the mails per cycle.
  */
+import { setImmediate as ioTurn } from 'node:timers/promises';
 import { gemeenteOf, type Config } from '../config/schema.js';
 import type { Logger } from '../observability/log.js';
 import type { RelayCounters } from '../observability/metrics.js';
@@ -97,20 +103,54 @@ export async function deliverDue(ctx: DeliveryContext): Promise<DeliveryCounts> 
   let first = after;
   let upTo = ctx.store.outbox.lastId();
   let settledAtPassStart = 0;
-  for (;;) {
-    if (ctx.signal?.aborted) return counts;
-    const batch = claimBatch(ctx, after, upTo, batchSize, counts);
-    if (batch.listed === 0) {
-      const settled = counts.sent + counts.dead;
-      if (after === first || settled === settledAtPassStart) break;
-      after = first = passStart();
-      upTo = ctx.store.outbox.lastId();
-      settledAtPassStart = settled;
-      continue;
+  // One batch is on the wire while the next is claimed (composed, committed
+  // `sending`) and the previous one's outcomes are recorded: that work is
+  // synchronous, and it runs while the SMTP relay reads and answers the mails
+  // in flight instead of leaving the connections idle. The order stays safe:
+  // a mail is only listed when every earlier volgnummer of its melding is sent
+  // or dead, and a mail in flight is `sending`, so a batch claimed beside it
+  // never holds a later volgnummer of a melding in flight; that mail waits for
+  // the next pass. At most two batches are `sending` at once: a crash resends
+  // both (same Message-IDs), a stop gives back whatever was not offered yet.
+  let inFlight: Promise<SentBatch> | undefined;
+  try {
+    for (;;) {
+      if (ctx.signal?.aborted) break;
+      const batch = await claimBatch(ctx, after, upTo, batchSize, counts);
+      const previous = inFlight && (await inFlight);
+      inFlight = undefined;
+      if (batch.listed > 0) {
+        after = batch.lastId;
+        // Started before the previous outcomes are recorded, so that the record overlaps this batch's first mails.
+        inFlight = sendBatch(ctx, batch.attempts, lanes);
+      }
+      if (previous) recordOutcomes(ctx, previous.done, previous.unsent, counts);
+      if (batch.listed === 0) {
+        const settled = counts.sent + counts.dead;
+        if (after === first || settled === settledAtPassStart) break;
+        after = first = passStart();
+        upTo = ctx.store.outbox.lastId();
+        settledAtPassStart = settled;
+      }
     }
-    after = batch.lastId;
-    const { done, unsent } = await sendBatch(ctx, batch.attempts, lanes);
-    recordOutcomes(ctx, done, unsent, counts);
+  } catch (err) {
+    // A store that fails while a batch is on the wire: the batch finishes
+    // before the error goes up (no mail is handed to SMTP after deliverDue
+    // has returned), and its outcomes are recorded if the store still takes
+    // them. If not, the batch stays `sending` and the next start resumes it.
+    if (inFlight) {
+      const last = await inFlight;
+      try {
+        recordOutcomes(ctx, last.done, last.unsent, counts);
+      } catch {
+        // The first error is the one that says what went wrong.
+      }
+    }
+    throw err;
+  }
+  if (inFlight) {
+    const last = await inFlight;
+    recordOutcomes(ctx, last.done, last.unsent, counts);
   }
   return counts;
 }
@@ -120,18 +160,24 @@ export async function deliverDue(ctx: DeliveryContext): Promise<DeliveryCounts> 
  * claims them (→ sending, one more attempt) or buries the ones that cannot be
  * composed. Composing first keeps a mail that was never offered to SMTP from
  * counting an attempt.
+ *
+ * It runs while the previous batch is on the wire: after each mail it lets
+ * the event loop take the SMTP answers that came in, so composing the next
+ * batch does not hold the connections up for the whole batch.
  */
-function claimBatch(ctx: DeliveryContext, after: number, upTo: number, limit: number, counts: DeliveryCounts): { listed: number; lastId: number; attempts: Attempt[] } {
+async function claimBatch(ctx: DeliveryContext, after: number, upTo: number, limit: number, counts: DeliveryCounts): Promise<{ listed: number; lastId: number; attempts: Attempt[] }> {
   const { store } = ctx;
   const due = store.outbox.due(ctx.now(), limit, after, upTo);
   if (due.length === 0) return { listed: 0, lastId: after, attempts: [] };
-  const prepared: Attempt[] = due.map((row) => {
+  const prepared: Attempt[] = [];
+  for (const row of due) {
     try {
-      return { row, mail: render(ctx, row) };
+      prepared.push({ row, mail: render(ctx, row) });
     } catch (err) {
-      return { row, unsendable: err instanceof Unaddressable ? err.message : `cannot compose the mail: ${(err as Error).message.split('\n')[0]}` };
+      prepared.push({ row, unsendable: err instanceof Unaddressable ? err.message : `cannot compose the mail: ${(err as Error).message.split('\n')[0]}` });
     }
-  });
+    await ioTurn();
+  }
   const claimed: Attempt[] = [];
   const buried: Attempt[] = [];
   store.transaction(() => {
@@ -155,8 +201,14 @@ function claimBatch(ctx: DeliveryContext, after: number, upTo: number, limit: nu
   return { listed: due.length, lastId: due[due.length - 1]!.id, attempts: claimed };
 }
 
+/** A batch handed to SMTP: the mails offered (each with its outcome) and the ones a stop kept back. */
+interface SentBatch {
+  done: Attempt[];
+  unsent: Attempt[];
+}
+
 /** Sends the claimed mails over `lanes` connections; a stop lets the mails in hand finish and leaves the rest unsent. */
-async function sendBatch(ctx: DeliveryContext, attempts: Attempt[], lanes: number): Promise<{ done: Attempt[]; unsent: Attempt[] }> {
+async function sendBatch(ctx: DeliveryContext, attempts: Attempt[], lanes: number): Promise<SentBatch> {
   const done: Attempt[] = [];
   let next = 0;
   const lane = async () => {

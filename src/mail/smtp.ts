@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { SmtpConfig } from '../config/schema.js';
+import { buildMessage, headerLine } from './message.js';
 
 export interface OutgoingMail {
   to: string;
@@ -61,19 +62,18 @@ export function createSmtpSender(smtp: SmtpConfig, options: { timeoutSeconds?: n
     maxMessages: 100,
   });
 
+  // The same for every mail: encoded once.
+  const fromLine = headerLine('From', smtp.from);
   return {
     async send(mail) {
       try {
-        const info = await transport.sendMail({
-          from: smtp.from,
-          to: mail.to,
-          subject: mail.subject,
-          text: mail.text,
-          html: mail.html,
-          headers: mail.headers,
-          messageId: mail.messageId,
-          date: new Date(),
-        });
+        // One Buffer per mail, handed over as it is (see message.ts); the
+        // envelope is given beside it because nodemailer does not read it from
+        // raw bytes. The messageId only names the mail in nodemailer's own
+        // bookkeeping (instead of a random id it would make up); the header in
+        // the bytes is buildMessage's.
+        const raw = buildMessage({ from: smtp.from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html, headers: mail.headers, messageId: mail.messageId, date: new Date() }, fromLine);
+        const info = await transport.sendMail({ envelope: { from: smtp.from, to: mail.to }, raw, messageId: mail.messageId });
         if ((info.rejected?.length ?? 0) > 0) {
           throw Object.assign(new Error(`recipient refused: ${String(info.response)}`), { responseCode: 550 });
         }

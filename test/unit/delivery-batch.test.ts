@@ -116,6 +116,53 @@ describe('delivery in batches over several connections', () => {
     }
   });
 
+  it('claims the next batch while one is on the wire, yet claims a mail only when every earlier volgnummer of its melding is sent', async () => {
+    const r = await rig({ maxConnections: 2 });
+    const first = r.ingest(...Array.from({ length: 5 }, () => r.gen.nieuweMelding({ verzuimsoort: 'LUXE' })));
+    const changed = r.ingest(...first.map((m) => r.gen.wijziging(m)));
+    r.ingest(...changed.map((m) => r.gen.intrekking(m)));
+    const violations: string[] = [];
+    // `sending` is not sent: an earlier mail in flight (or failing in flight) must keep the later one from being claimed.
+    const earlierUnsent = (nummer: string | null, volgnummer: number, moment: string) => {
+      for (const row of r.store.outbox.list()) {
+        if (row.meldingsnummer === nummer && row.volgnummer! < volgnummer && row.state !== 'sent' && row.state !== 'dead') violations.push(`${moment} ${nummer}/${volgnummer} while ${row.volgnummer} is ${row.state}`);
+      }
+    };
+    const claim = r.store.outbox.claim.bind(r.store.outbox);
+    r.store.outbox.claim = (row) => {
+      earlierUnsent(row.meldingsnummer, row.volgnummer!, 'claimed');
+      return claim(row);
+    };
+    const send = r.sender.send.bind(r.sender);
+    let mostSending = 0;
+    r.sender.send = async (mail) => {
+      earlierUnsent(mail.headers['X-Verzuim-Meldingsnummer']!, Number(mail.headers['X-Verzuim-Volgnummer']), 'sent');
+      mostSending = Math.max(mostSending, r.store.outbox.countByState().sending);
+      return send(mail);
+    };
+    expect(await deliver(r, { batchSize: 3 })).toEqual({ sent: 15, deferred: 0, dead: 0 });
+    expect(violations).toEqual([]);
+    // More mails `sending` than one batch holds: the next batch was claimed while one was out; never more than two batches.
+    expect(mostSending).toBeGreaterThan(3);
+    expect(mostSending).toBeLessThanOrEqual(6);
+    expect(r.store.outbox.countByState()).toMatchObject({ sent: 15, sending: 0 });
+  });
+
+  it('a store error while a batch is on the wire: that batch finishes and is recorded before the error goes up', async () => {
+    const r = await rig({ maxConnections: 2 });
+    r.ingest(...Array.from({ length: 4 }, () => r.gen.nieuweMelding({ verzuimsoort: 'LUXE' })));
+    const claim = r.store.outbox.claim.bind(r.store.outbox);
+    let claims = 0;
+    r.store.outbox.claim = (row) => {
+      if (++claims === 3) throw new Error('database or disk is full');
+      return claim(row);
+    };
+    await expect(deliver(r, { batchSize: 2 })).rejects.toThrow('database or disk is full');
+    // The first batch was on the wire while the second was claimed: both its mails arrived and are recorded as sent.
+    expect(r.catcher.mails).toHaveLength(2);
+    expect(r.store.outbox.countByState()).toMatchObject({ sent: 2, sending: 0, pending: 2 });
+  });
+
   it('one connection: one mail at a time', async () => {
     const r = await rig({ maxConnections: 1 });
     r.ingest(...Array.from({ length: 4 }, () => r.gen.nieuweMelding({ verzuimsoort: 'LUXE' })));
