@@ -97,6 +97,7 @@ export const BROKEN_EVENT = 'audit.broken';
 export class AuditLog {
   private readonly lastHash;
   private readonly insert;
+  private readonly withGemeente: boolean;
   private headPending = false;
   /** The hash of the row last appended, while a caller's `chained` block runs; read from the table otherwise. */
   private tip: string | undefined;
@@ -109,10 +110,11 @@ export class AuditLog {
   ) {
     this.lastHash = db.prepare('SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1').pluck();
     // A file not yet migrated to several gemeenten (a test writing as an older version did) has no gemeentecode column.
-    const withGemeente = db.prepare(`SELECT 1 FROM pragma_table_info('audit_log') WHERE name = 'gemeentecode'`).get() !== undefined;
+    const withGemeente = (this.withGemeente = db.prepare(`SELECT 1 FROM pragma_table_info('audit_log') WHERE name = 'gemeentecode'`).get() !== undefined);
+    // Positional parameters: binding by name looks every name up in an object, for a row appended twice per mutation.
     this.insert = db.prepare(`INSERT INTO audit_log
       (at, event, outcome, meldingsnummer, volgnummer, instance, kind, outbox_id, cycle_id, detail, ${withGemeente ? 'gemeentecode, ' : ''}prev_hash, hash)
-      VALUES (@at, @event, @outcome, @meldingsnummer, @volgnummer, @instance, @kind, @outbox_id, @cycle_id, @detail, ${withGemeente ? '@gemeentecode, ' : ''}@prev_hash, @hash)`);
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${withGemeente ? '?, ' : ''}?, ?)`);
   }
 
   /** Appends inside the caller's transaction when there is one, else in its own (immediate, so two processes cannot fork the chain). */
@@ -133,7 +135,9 @@ export class AuditLog {
       };
       const prev_hash = (this.chaining ? this.tip : undefined) ?? (this.lastHash.get() as string | undefined) ?? GENESIS_HASH;
       const rowHash = auditHash(prev_hash, row);
-      this.insert.run({ ...row, prev_hash, hash: rowHash });
+      const { at, event, outcome, meldingsnummer, volgnummer, instance, kind, outbox_id, cycle_id, detail, gemeentecode } = row;
+      if (this.withGemeente) this.insert.run(at, event, outcome, meldingsnummer, volgnummer, instance, kind, outbox_id, cycle_id, detail, gemeentecode, prev_hash, rowHash);
+      else this.insert.run(at, event, outcome, meldingsnummer, volgnummer, instance, kind, outbox_id, cycle_id, detail, prev_hash, rowHash);
       if (this.chaining) this.tip = rowHash;
     };
     if (this.db.inTransaction) {
