@@ -3,6 +3,7 @@
  * storing page by page, then deliver every mail that is due. Mail already
  * queued still goes out when ROD is down, and the other way round.
  */
+import { setImmediate } from 'node:timers/promises';
 import { servesSeveral, type Config, type Gemeente } from '../config/schema.js';
 import { deliverDue, type DeliveryCounts } from '../delivery/deliver.js';
 import { emptyIngestCounts, ingestPage, type IngestCounts } from '../feed/ingest.js';
@@ -162,6 +163,10 @@ export async function fetchGemeente(deps: CycleDeps, gemeente: Gemeente, cycleId
         prefetch = { vanaf: next, page: rod.fetchPage(next, config.rod.pageSize) };
         // Its failure is reported when (and if) it is awaited, not as an unhandled rejection.
         prefetch.page.catch(() => {});
+        // Storing the page is synchronous: without a turn of the event loop
+        // first, the request would only leave after the page is stored, and
+        // ROD would start on it only then.
+        await setImmediate();
       }
       pages++;
       fetched += page.items.length;
