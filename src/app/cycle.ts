@@ -3,6 +3,7 @@
  * storing page by page, then deliver every mail that is due. Mail already
  * queued still goes out when ROD is down, and the other way round.
  */
+import { setImmediate } from 'node:timers/promises';
 import { servesSeveral, type Config, type Gemeente } from '../config/schema.js';
 import { deliverDue, type DeliveryCounts } from '../delivery/deliver.js';
 import { emptyIngestCounts, ingestPage, type IngestCounts } from '../feed/ingest.js';
@@ -186,7 +187,11 @@ export async function fetchGemeente(deps: CycleDeps, gemeente: Gemeente, cycleId
       ahead = undefined;
       if (current.hint) lookAhead(current, current.hint);
       const page = await current.page;
+      const asked = ahead;
       lookAhead(current, page);
+      // Storing the page is synchronous: a request started only now would
+      // leave after the page is stored, and ROD would start on it only then.
+      if (ahead !== asked) await setImmediate();
       pages++;
       fetched += page.items.length;
       // A page with nothing in it that leaves the cursor where it was changes

@@ -6,7 +6,7 @@
  */
 import { SqliteError } from 'better-sqlite3';
 import { servesSeveral, type Config, type Gemeente } from '../config/schema.js';
-import type { Logger } from '../observability/log.js';
+import type { LogFields, Logger } from '../observability/log.js';
 import type { Verzuimmelding } from '../domain/melding.js';
 import { quarantineAlert, queueAlert } from '../mail/alert.js';
 import { domainOf } from '../domain/mail.js';
@@ -49,9 +49,13 @@ export function ingestPage(
 ): IngestCounts {
   const { store } = ctx;
   const gemeentecode = ctx.gemeente.municipality.code;
-  return store.transaction(() => {
+  // What the page's transaction did is logged once it committed (mail.queued,
+  // mutation.quarantined, …): a page that rolls back must not be logged as queued.
+  const held = holdLog(ctx.log);
+  const inPage = { ...ctx, log: held.log };
+  const counts = store.transaction(() => store.audit.chained(() => {
     const counts = emptyIngestCounts();
-    for (const item of page.items) ingestItem(ctx, item, counts);
+    for (const item of page.items) ingestItem(inPage, item, counts);
     const now = ctx.now();
     const cursor = Math.max(vanaf, page.volgnummerTot);
     store.cursorOf(gemeentecode).set(cursor, now);
@@ -63,7 +67,28 @@ export function ingestPage(
       detail: { vanaf, volgnummerTot: page.volgnummerTot, cursor, items: page.items.length, requestId: page.requestId, ...counts },
     });
     return counts;
-  });
+  }));
+  held.release();
+  return counts;
+}
+
+type LogLevelName = 'error' | 'warn' | 'info' | 'debug';
+type HeldLine = [Logger, LogLevelName, string, LogFields | undefined, string | undefined];
+
+/** A logger whose lines wait for release(); lines not released (the transaction threw) are never written. */
+function holdLog(log: Logger): { log: Logger; release(): void } {
+  const lines: HeldLine[] = [];
+  const holding = (target: Logger): Logger => {
+    const at = (level: LogLevelName) => (event: string, fields?: LogFields, message?: string) => void lines.push([target, level, event, fields, message]);
+    return { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'), child: (fields) => holding(target.child(fields)), flush: () => {} };
+  };
+  return {
+    log: holding(log),
+    release: () => {
+      for (const [target, level, event, fields, message] of lines) target[level](event, fields, message);
+      lines.length = 0;
+    },
+  };
 }
 
 /** Processes one feed item (also used to reprocess quarantined records). Must run inside a transaction. */
@@ -116,7 +141,7 @@ function processMelding(ctx: IngestContext, m: Verzuimmelding, received: FeedIte
 
   const mutationId = store.meldingen.recordMutation(gemeentecode, m, received.raw, 'processed', decision.row, now);
   const knownBy = new Set(previous?.knownBy ?? []);
-  const domain = domainOf(config.smtp.from);
+  const domain = mailDomain(config.smtp.from);
   for (const planned of decision.mails) {
     if (!ctx.forwardMail) {
       store.audit.append({ event: 'mail.suppressed', outcome: 'ignored', ...ids, instance: planned.instance, kind: planned.kind, detail: { reason: 'sync.backlog: store-only' } });
@@ -157,6 +182,13 @@ function processMelding(ctx: IngestContext, m: Verzuimmelding, received: FeedIte
   }
   counts.processed++;
   return 'processed';
+}
+
+/** domainOf(smtp.from), worked out once rather than for every mutation (it punycodes the domain). */
+let lastFrom: { from: string; domain: string } | undefined;
+function mailDomain(from: string): string {
+  if (lastFrom?.from !== from) lastFrom = { from, domain: domainOf(from) };
+  return lastFrom.domain;
 }
 
 function quarantine(ctx: IngestContext, item: FeedItem, reason: string): void {

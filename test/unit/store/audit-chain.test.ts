@@ -81,6 +81,36 @@ describe('audit log', () => {
     expect(store.audit.verify().brokenAt).toBeNull();
   });
 
+  it('hashes a row as it always did, so that databases written before still verify', () => {
+    const row = { at: NOW.toISOString(), event: 'mail.queued', outcome: 'ok', meldingsnummer: '2026004711', volgnummer: 57, instance: 'leerplicht', kind: 'Nieuw', outbox_id: 3, cycle_id: 2, detail: '{"reden":"ß é"}', gemeentecode: '0344' };
+    // sha256 over prev_hash, '\n' and the JSON array of the fields, worked out once by hand.
+    expect(auditHash('0'.repeat(64), row)).toBe('119b4d475cd4ef547b18fc6f491cbdf33ca359b0d3dec7aee0266afc8f7c00cf');
+    // A row from before several gemeenten has no gemeentecode in its hash.
+    const old = { at: NOW.toISOString(), event: 'cycle.started', outcome: 'info', meldingsnummer: null, volgnummer: null, instance: null, kind: null, outbox_id: null, cycle_id: 1, detail: null, gemeentecode: null };
+    expect(auditHash('0'.repeat(64), old)).toBe('317ef3a1f49276b7b227d9dd459848eecdfc6d020a3b822d9503e354a2ca7053');
+  });
+
+  it('chains rows appended with the last hash kept in memory, across a transaction that rolled back', () => {
+    const { store } = withRows(2);
+    expect(() =>
+      store.transaction(() =>
+        store.audit.chained(() => {
+          store.audit.append({ event: 'mutation.stored', outcome: 'ok' });
+          store.audit.append({ event: 'mail.queued', outcome: 'ok' });
+          throw new Error('disk full');
+        }),
+      ),
+    ).toThrow('disk full');
+    store.transaction(() =>
+      store.audit.chained(() => {
+        for (let i = 0; i < 3; i++) store.audit.append({ event: 'mutation.stored', outcome: 'ok', volgnummer: i + 1 });
+      }),
+    );
+    store.audit.append({ event: 'cycle.finished', outcome: 'ok' });
+    expect(store.audit.verify()).toEqual({ rows: 6, brokenAt: null });
+    expect(() => store.audit.chained(() => undefined)).toThrow(/inside a transaction only/);
+  });
+
   it('finds a log whose last rows were deleted: truncated', () => {
     const { store, file } = withRows(6);
     store.close();
