@@ -21,16 +21,24 @@ import { foldLines, hasLongerLines, isPlainText } from 'nodemailer/lib/mime-func
 import MimeNode from 'nodemailer/lib/mime-node';
 import { encode as qpEncode, wrap as qpWrap } from 'nodemailer/lib/qp';
 
-/** What goes into one message; `from` and `to` are header values (a display name may come with the address). */
-export interface MessageParts {
-  from: string;
+/** A mail as delivery hands it to SMTP. */
+export interface OutgoingMail {
   to: string;
   subject: string;
   text: string;
   html: string;
-  /** Extra headers (X-Verzuim-*), written first, in this order. */
   headers: Record<string, string>;
   messageId: string;
+}
+
+/**
+ * What goes into one message: the mail as delivery hands it over, with the
+ * sender and the date. `from` and `to` are header values (a display name may
+ * come with the address); the extra headers (X-Verzuim-*) are written first,
+ * in their order.
+ */
+export interface MessageParts extends OutgoingMail {
+  from: string;
   date: Date;
 }
 

@@ -7,16 +7,9 @@
 import { readFileSync } from 'node:fs';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { SmtpConfig } from '../config/schema.js';
-import { buildMessage, headerLine } from './message.js';
+import { buildMessage, headerLine, type OutgoingMail } from './message.js';
 
-export interface OutgoingMail {
-  to: string;
-  subject: string;
-  text: string;
-  html: string;
-  headers: Record<string, string>;
-  messageId: string;
-}
+export type { OutgoingMail };
 
 export interface MailSender {
   send(mail: OutgoingMail): Promise<{ response: string }>;
