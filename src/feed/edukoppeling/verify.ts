@@ -20,7 +20,7 @@
  */
 import { timingSafeEqual, X509Certificate } from 'node:crypto';
 import { DOMParser, onWarningStopParsing, type Document, type Element } from '@xmldom/xmldom';
-import { SignedXml, type Reference } from 'xml-crypto';
+import { findChildren, SignedXml, type Reference } from 'xml-crypto';
 import { findAncestorNsForElement } from 'xml-crypto/lib/utils.js';
 import { buildChain } from '../../certs/chain.js';
 import { attribute, certFields, commonName, OID, sameCertificate } from '../../certs/x509-fields.js';
@@ -256,6 +256,7 @@ function checkSignature(text: string, signature: Element, signer: X509Certificat
   // fails. indexedReferences() then finds it without XPath.
   sig.idAttributes = ['Id'];
   const release = indexedReferences(sig);
+  signedInfoInScope(sig, signature);
   let valid = false;
   try {
     sig.loadSignature(signature as unknown as Parameters<SignedXml['loadSignature']>[0]);
@@ -285,6 +286,7 @@ function checkSignature(text: string, signature: Element, signer: X509Certificat
 /** The parts of xml-crypto's SignedXml (6.3.x) that indexedReferences replaces or calls: private in its types. */
 interface SignedXmlInternals {
   validateReference(ref: Reference, doc: Document): string | undefined;
+  getCanonSignedInfoXml(doc: Document): string;
   canonicalize(transforms: Reference['transforms'], node: Element, options: object, flags: { discardComments: boolean }): string;
   findHashAlgorithm(name: string): { getHash(xml: string): string };
 }
@@ -341,6 +343,24 @@ function indexedReferences(sig: SignedXml): () => void {
   };
   return () => {
     indexed = undefined;
+  };
+}
+
+/**
+ * xml-crypto canonicalises the SignedInfo of the signature it loaded (ours)
+ * with the namespaces in scope of the first element named SignedInfo that an
+ * XPath scan of its whole parse finds: one more scan of the page for every
+ * response. The namespaces in scope of that same SignedInfo, found by walking
+ * up from it, are what the scan is for (the profile allows one Signature, so
+ * it is the same element); the canonicalisation stays xml-crypto's
+ * (getCanonXml with the loaded algorithm), as in its getCanonSignedInfoXml.
+ */
+function signedInfoInScope(sig: SignedXml, signature: Element): void {
+  (sig as unknown as SignedXmlInternals).getCanonSignedInfoXml = () => {
+    const signedInfos = findChildren(signature as unknown as Parameters<typeof findChildren>[0], 'SignedInfo');
+    if (signedInfos.length !== 1) throw new Error(`the signature holds ${signedInfos.length} SignedInfo elements`);
+    const signedInfo = signedInfos[0]!;
+    return sig.getCanonXml([sig.canonicalizationAlgorithm!], signedInfo, { ancestorNamespaces: findAncestorNsForElement(signedInfo) });
   };
 }
 

@@ -97,6 +97,14 @@ describe('verifying a DUO response', () => {
     refused(wrapped, /SOAP Body elements|not in its place/);
   });
 
+  it('refuses a SignatureValue that is not the signature of the SignedInfo', () => {
+    const text = response();
+    // One character of the value changed: the SignedInfo (and every digest in it) is as signed.
+    const forged = text.replace(/(<(?:[\w-]+:)?SignatureValue>)([A-Za-z0-9+/])/, (_m, open: string, c: string) => `${open}${c === 'A' ? 'B' : 'A'}`);
+    expect(forged).not.toBe(text);
+    refused(forged, /signature is invalid/);
+  });
+
   it('refuses a reference to an Id that no element carries any more', () => {
     // The Body's Id renamed: the signature names an element the message no longer holds.
     const text = response();
