@@ -249,12 +249,6 @@ function checkSignature(text: string, signature: Element, signer: X509Certificat
   sig.CanonicalizationAlgorithms = pick(sig.CanonicalizationAlgorithms, [ALG.excC14n]);
   sig.HashAlgorithms = pick(sig.HashAlgorithms, [ALG.sha256]);
   sig.SignatureAlgorithms = pick(sig.SignatureAlgorithms, [ALG.rsaSha256]);
-  // WS-Security names wsu:Id only, and uniqueIds() has already refused a
-  // document in which any of Id, ID or id repeats a value (the
-  // signature-wrapping defence xml-crypto's lookup of all three is for), so
-  // one name is enough: a reference to anything else resolves to nothing and
-  // fails. indexedReferences() then finds it without XPath.
-  sig.idAttributes = ['Id'];
   const release = indexedReferences(sig);
   signedInfoInScope(sig, signature);
   let valid = false;
@@ -295,14 +289,20 @@ interface SignedXmlInternals {
  * xml-crypto resolves each reference with two XPath scans of the whole
  * document (one to find the element by its Id, one again to collect the
  * namespaces in scope of what it found). On a page of 500 meldingen and seven
- * references those scans, in the \`xpath\` package, were the largest part of
+ * references those scans, in the `xpath` package, were the largest part of
  * the relay's CPU and much of its garbage. This replaces the lookup and
  * nothing else: one walk of xml-crypto's own parse indexes every attribute
  * whose local name is Id (what its XPath matches, namespace declarations
- * excepted), more than one element with the Id is refused as xml-crypto
- * refuses it, and the element is then canonicalised and hashed by
- * xml-crypto's own classes, as its validateReference does (6.3.2). The
- * SignedInfo, the references' loading and the signature value stay xml-crypto's.
+ * excepted); more than one element with the Id is refused as xml-crypto
+ * refuses it; the element is then canonicalised and hashed by xml-crypto's
+ * own classes, as its validateReference does (6.3.2). The SignedInfo, the
+ * references' loading and the signature value stay xml-crypto's.
+ *
+ * Only the name Id: WS-Security names wsu:Id, and uniqueIds() has already
+ * refused a document in which any of Id, ID or id repeats a value (the
+ * signature-wrapping defence xml-crypto's lookup of all three is for), so a
+ * reference by another name resolves to nothing and fails.
+ *
  * The version is pinned; test/unit/edukoppeling covers the wrapping, digest
  * and duplicate-Id cases through this path.
  */
