@@ -75,13 +75,24 @@ export interface CertFields {
   keyCertSign?: boolean;
 }
 
-const cache = new WeakMap<X509Certificate, CertFields>();
+/**
+ * Remembered by the certificate's SHA-256 thumbprint, not by the object: every TLS handshake and every
+ * signed response hands over new X509Certificate objects for the same few certificates (ROD's leaf, its
+ * intermediates, the anchors already read at start), and reading one with the library is milliseconds
+ * of cold code a cycle. The same bytes always give the same fields. Bounded, oldest out first: a
+ * daemon meets a handful of certificates in its life, not an unbounded stream.
+ */
+const cache = new Map<string, CertFields>();
+const CACHE_LIMIT = 256;
 
 export function certFields(cert: X509Certificate): CertFields {
-  let fields = cache.get(cert);
+  const thumbprint = cert.fingerprint256;
+  let fields = cache.get(thumbprint);
   if (!fields) {
-    fields = parseFields(new x509.X509Certificate(cert.raw));
-    cache.set(cert, fields);
+    // Frozen: one object is now shared by every caller that reads this certificate.
+    fields = Object.freeze(parseFields(new x509.X509Certificate(cert.raw)));
+    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+    cache.set(thumbprint, fields);
   }
   return fields;
 }

@@ -20,8 +20,7 @@
  */
 import { timingSafeEqual, X509Certificate } from 'node:crypto';
 import { DOMParser, onWarningStopParsing, type Document, type Element } from '@xmldom/xmldom';
-import { findChildren, SignedXml, type Reference } from 'xml-crypto';
-import { findAncestorNsForElement } from 'xml-crypto/lib/utils.js';
+import { SignedXml } from 'xml-crypto';
 import { buildChain } from '../../certs/chain.js';
 import { attribute, certFields, commonName, OID, sameCertificate } from '../../certs/x509-fields.js';
 import { cleanOutsideText } from '../../observability/outside-text.js';
@@ -29,6 +28,7 @@ import { RodError } from '../errors.js';
 import { childElements, textOf } from './contract.js';
 import { pkcs1VerifyingKey } from '../../certs/signing-key.js';
 import { ALG, NS, RESPONSE_ADDRESSING, TOKEN } from './wire.js';
+import { canonicalReference, canonicalSignedInfo, internalsOf } from './xml-crypto-parts.js';
 
 export interface ResponseExpectations {
   /** The request's MessageID exactly as sent. */
@@ -277,13 +277,6 @@ function checkSignature(text: string, signature: Element, signer: X509Certificat
   });
 }
 
-/** The parts of xml-crypto's SignedXml (6.3.x) that indexedReferences replaces or calls: private in its types. */
-interface SignedXmlInternals {
-  validateReference(ref: Reference, doc: Document): string | undefined;
-  getCanonSignedInfoXml(doc: Document): string;
-  canonicalize(transforms: Reference['transforms'], node: Element, options: object, flags: { discardComments: boolean }): string;
-  findHashAlgorithm(name: string): { getHash(xml: string): string };
-}
 
 /**
  * xml-crypto resolves each reference with two XPath scans of the whole
@@ -307,7 +300,7 @@ interface SignedXmlInternals {
  * and duplicate-Id cases through this path.
  */
 function indexedReferences(sig: SignedXml): () => void {
-  const internals = sig as unknown as SignedXmlInternals;
+  const internals = internalsOf(sig);
   let indexed: { doc: Document; byId: Map<string, Element[]> } | undefined;
   internals.validateReference = (ref, doc) => {
     const id = ref.uri.startsWith('#') ? ref.uri.slice(1) : undefined;
@@ -324,16 +317,7 @@ function indexedReferences(sig: SignedXml): () => void {
       return undefined;
     }
     ref.xpath = `//*[@*[local-name(.)='Id']='${id}']`;
-    ref.ancestorNamespaces = findAncestorNsForElement(element);
-    const options = { inclusiveNamespacesPrefixList: ref.inclusiveNamespacesPrefixList, ancestorNamespaces: ref.ancestorNamespaces };
-    // xml-crypto canonicalises a deep copy (a second Body of ~20 MB for a page of 500),
-    // because an enveloped-signature transform or an InclusiveNamespaces list changes
-    // the node. Exclusive C14N alone, without a prefix list, only reads it and drops
-    // comments itself: then the element is canonicalised as it is, by xml-crypto's class.
-    const plain = ref.transforms.length === 1 && ref.transforms[0] === ALG.excC14n && ref.inclusiveNamespacesPrefixList.length === 0;
-    const canonical = plain
-      ? new sig.CanonicalizationAlgorithms[ALG.excC14n]!().process(element, { ...options, defaultNsForPrefix: SignedXml.defaultNsForPrefix }).toString()
-      : internals.canonicalize(ref.transforms, element, options, { discardComments: true });
+    const canonical = canonicalReference(sig, ref, element);
     const digest = internals.findHashAlgorithm(ref.digestAlgorithm ?? '').getHash(canonical);
     if (!sameDigest(digest, ref.digestValue)) {
       ref.validationError = new Error(`the digest of ${ref.uri} does not match its DigestValue`);
@@ -356,12 +340,7 @@ function indexedReferences(sig: SignedXml): () => void {
  * (getCanonXml with the loaded algorithm), as in its getCanonSignedInfoXml.
  */
 function signedInfoInScope(sig: SignedXml, signature: Element): void {
-  (sig as unknown as SignedXmlInternals).getCanonSignedInfoXml = () => {
-    const signedInfos = findChildren(signature as unknown as Parameters<typeof findChildren>[0], 'SignedInfo');
-    if (signedInfos.length !== 1) throw new Error(`the signature holds ${signedInfos.length} SignedInfo elements`);
-    const signedInfo = signedInfos[0]!;
-    return sig.getCanonXml([sig.canonicalizationAlgorithm!], signedInfo, { ancestorNamespaces: findAncestorNsForElement(signedInfo) });
-  };
+  internalsOf(sig).getCanonSignedInfoXml = () => canonicalSignedInfo(sig, signature);
 }
 
 /** Two base64 digests compared in constant time (xml-crypto's own comparison is deprecated for 7.0). */
