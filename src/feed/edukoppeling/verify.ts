@@ -18,7 +18,7 @@
  * too, so that a signed Body moved aside for a forged one is refused, not
  * merely ignored.
  */
-import { timingSafeEqual, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { DOMParser, onWarningStopParsing, type Document, type Element } from '@xmldom/xmldom';
 import { SignedXml } from 'xml-crypto';
 import { buildChain } from '../../certs/chain.js';
@@ -28,7 +28,7 @@ import { RodError } from '../errors.js';
 import { childElements, textOf } from './contract.js';
 import { pkcs1VerifyingKey } from '../../certs/signing-key.js';
 import { ALG, NS, RESPONSE_ADDRESSING, TOKEN } from './wire.js';
-import { canonicalReference, canonicalSignedInfo, internalsOf } from './xml-crypto-parts.js';
+import { canonicalSignedInfo, indexedReferences, internalsOf } from './xml-crypto-parts.js';
 
 export interface ResponseExpectations {
   /** The request's MessageID exactly as sent. */
@@ -65,8 +65,6 @@ const PART_OF: Record<string, { part: Part; parent: 'Envelope' | 'Header' | 'Sec
 };
 
 const refuse = (what: string) => new RodError('unverified', `ROD's response did not verify: ${what}; nothing of it was used`);
-
-const XMLNS = 'http://www.w3.org/2000/xmlns/';
 
 const key = (el: Element) => `${el.namespaceURI ?? ''}|${el.localName ?? ''}`;
 
@@ -279,58 +277,6 @@ function checkSignature(text: string, signature: Element, signer: X509Certificat
 
 
 /**
- * xml-crypto resolves each reference with two XPath scans of the whole
- * document (one to find the element by its Id, one again to collect the
- * namespaces in scope of what it found). On a page of 500 meldingen and seven
- * references those scans, in the `xpath` package, were the largest part of
- * the relay's CPU and much of its garbage. This replaces the lookup and
- * nothing else: one walk of xml-crypto's own parse indexes every attribute
- * whose local name is Id (what its XPath matches, namespace declarations
- * excepted); more than one element with the Id is refused as xml-crypto
- * refuses it; the element is then canonicalised and hashed by xml-crypto's
- * own classes, as its validateReference does (6.3.2). The SignedInfo, the
- * references' loading and the signature value stay xml-crypto's.
- *
- * Only the name Id: WS-Security names wsu:Id, and uniqueIds() has already
- * refused a document in which any of Id, ID or id repeats a value (the
- * signature-wrapping defence xml-crypto's lookup of all three is for), so a
- * reference by another name resolves to nothing and fails.
- *
- * The version is pinned; test/unit/edukoppeling covers the wrapping, digest
- * and duplicate-Id cases through this path.
- */
-function indexedReferences(sig: SignedXml): () => void {
-  const internals = internalsOf(sig);
-  let indexed: { doc: Document; byId: Map<string, Element[]> } | undefined;
-  internals.validateReference = (ref, doc) => {
-    const id = ref.uri.startsWith('#') ? ref.uri.slice(1) : undefined;
-    if (id === undefined || id.includes("'")) {
-      ref.validationError = new Error(`the reference ${ref.uri} is not a same-document Id reference`);
-      return undefined;
-    }
-    if (indexed?.doc !== doc) indexed = { doc, byId: idIndex(doc) };
-    const found = indexed.byId.get(id) ?? [];
-    if (found.length > 1) throw new Error(`more than one element has the Id ${id} (signature wrapping)`);
-    const element = found[0];
-    if (!element) {
-      ref.validationError = new Error(`the signature references ${ref.uri}, which no element in the message has`);
-      return undefined;
-    }
-    ref.xpath = `//*[@*[local-name(.)='Id']='${id}']`;
-    const canonical = canonicalReference(sig, ref, element);
-    const digest = internals.findHashAlgorithm(ref.digestAlgorithm ?? '').getHash(canonical);
-    if (!sameDigest(digest, ref.digestValue)) {
-      ref.validationError = new Error(`the digest of ${ref.uri} does not match its DigestValue`);
-      return undefined;
-    }
-    return canonical;
-  };
-  return () => {
-    indexed = undefined;
-  };
-}
-
-/**
  * xml-crypto canonicalises the SignedInfo of the signature it loaded (ours)
  * with the namespaces in scope of the first element named SignedInfo that an
  * XPath scan of its whole parse finds: one more scan of the page for every
@@ -341,32 +287,6 @@ function indexedReferences(sig: SignedXml): () => void {
  */
 function signedInfoInScope(sig: SignedXml, signature: Element): void {
   internalsOf(sig).getCanonSignedInfoXml = () => canonicalSignedInfo(sig, signature);
-}
-
-/** Two base64 digests compared in constant time (xml-crypto's own comparison is deprecated for 7.0). */
-function sameDigest(computed: string, stated: unknown): boolean {
-  if (typeof stated !== 'string') return false;
-  const a = Buffer.from(computed, 'base64');
-  const b = Buffer.from(stated.trim(), 'base64');
-  return a.length > 0 && a.length === b.length && timingSafeEqual(a, b);
-}
-
-/** Every element by the value of each of its attributes named Id (any namespace, not xmlns), in document order. */
-function idIndex(doc: Document): Map<string, Element[]> {
-  const byId = new Map<string, Element[]>();
-  const stack: Element[] = doc.documentElement ? [doc.documentElement] : [];
-  while (stack.length > 0) {
-    const el = stack.pop()!;
-    for (let i = 0; i < el.attributes.length; i++) {
-      const attr = el.attributes.item(i)!;
-      if ((attr.localName ?? attr.name) !== 'Id' || attr.namespaceURI === XMLNS) continue;
-      const list = byId.get(attr.value);
-      if (list) list.push(el);
-      else byId.set(attr.value, [el]);
-    }
-    for (let child = el.lastChild; child; child = child.previousSibling) if (child.nodeType === 1) stack.push(child as Element);
-  }
-  return byId;
 }
 
 function pick<T>(table: Record<string, T>, allowed: string[]): Record<string, T> {

@@ -7,6 +7,7 @@
  * copied first); the canonicalisation and the hash stay xml-crypto's own
  * classes, as the brief requires.
  */
+import { timingSafeEqual } from 'node:crypto';
 import type { Document, Element } from '@xmldom/xmldom';
 import { findChildren, SignedXml, type Reference } from 'xml-crypto';
 import { findAncestorNsForElement } from 'xml-crypto/lib/utils.js';
@@ -21,6 +22,8 @@ export interface SignedXmlInternals {
   findHashAlgorithm(name: string): { getHash(xml: string): string };
   signatureNode: Element | null;
 }
+
+const XMLNS = 'http://www.w3.org/2000/xmlns/';
 
 export const internalsOf = (sig: SignedXml) => sig as unknown as SignedXmlInternals;
 
@@ -61,3 +64,83 @@ export function canonicalSignedInfo(sig: SignedXml, signature: Element): string 
   const signedInfo = signedInfos[0]!;
   return sig.getCanonXml([sig.canonicalizationAlgorithm!], signedInfo, { ancestorNamespaces: findAncestorNsForElement(signedInfo) });
 }
+
+/**
+ * xml-crypto resolves each reference with two XPath scans of the whole
+ * document (one to find the element by its Id, one again to collect the
+ * namespaces in scope of what it found). On a page of 500 meldingen and seven
+ * references those scans, in the `xpath` package, were the largest part of
+ * the relay's CPU and much of its garbage. This replaces the lookup and
+ * nothing else: one walk of xml-crypto's own parse indexes every attribute
+ * whose local name is Id (what its XPath matches, namespace declarations
+ * excepted); more than one element with the Id is refused as xml-crypto
+ * refuses it; the element is then canonicalised and hashed by xml-crypto's
+ * own classes, as its validateReference does (6.3.2). The SignedInfo, the
+ * references' loading and the signature value stay xml-crypto's.
+ *
+ * Only the name Id: WS-Security names wsu:Id, and the caller must already
+ * have refused a document in which any of Id, ID or id repeats a value (the
+ * signature-wrapping defence xml-crypto's lookup of all three is for: the
+ * relay's uniqueIds(), the simulator's checkIds()), so a reference by another
+ * name resolves to nothing and fails.
+ *
+ * The version is pinned; test/unit/edukoppeling covers the wrapping, digest
+ * and duplicate-Id cases through this path.
+ */
+export function indexedReferences(sig: SignedXml): () => void {
+  const internals = internalsOf(sig);
+  let indexed: { doc: Document; byId: Map<string, Element[]> } | undefined;
+  internals.validateReference = (ref, doc) => {
+    const id = ref.uri.startsWith('#') ? ref.uri.slice(1) : undefined;
+    if (id === undefined || id.includes("'")) {
+      ref.validationError = new Error(`the reference ${ref.uri} is not a same-document Id reference`);
+      return undefined;
+    }
+    if (indexed?.doc !== doc) indexed = { doc, byId: idIndex(doc) };
+    const found = indexed.byId.get(id) ?? [];
+    if (found.length > 1) throw new Error(`more than one element has the Id ${id} (signature wrapping)`);
+    const element = found[0];
+    if (!element) {
+      ref.validationError = new Error(`the signature references ${ref.uri}, which no element in the message has`);
+      return undefined;
+    }
+    ref.xpath = `//*[@*[local-name(.)='Id']='${id}']`;
+    const canonical = canonicalReference(sig, ref, element);
+    const digest = internals.findHashAlgorithm(ref.digestAlgorithm ?? '').getHash(canonical);
+    if (!sameDigest(digest, ref.digestValue)) {
+      ref.validationError = new Error(`the digest of ${ref.uri} does not match its DigestValue`);
+      return undefined;
+    }
+    return canonical;
+  };
+  return () => {
+    indexed = undefined;
+  };
+}
+
+/** Two base64 digests compared in constant time (xml-crypto's own comparison is deprecated for 7.0). */
+function sameDigest(computed: string, stated: unknown): boolean {
+  if (typeof stated !== 'string') return false;
+  const a = Buffer.from(computed, 'base64');
+  const b = Buffer.from(stated.trim(), 'base64');
+  return a.length > 0 && a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Every element by the value of each of its attributes named Id (any namespace, not xmlns), in document order. */
+function idIndex(doc: Document): Map<string, Element[]> {
+  const byId = new Map<string, Element[]>();
+  const stack: Element[] = doc.documentElement ? [doc.documentElement] : [];
+  while (stack.length > 0) {
+    const el = stack.pop()!;
+    for (let i = 0; i < el.attributes.length; i++) {
+      const attr = el.attributes.item(i)!;
+      if ((attr.localName ?? attr.name) !== 'Id' || attr.namespaceURI === XMLNS) continue;
+      const list = byId.get(attr.value);
+      if (list) list.push(el);
+      else byId.set(attr.value, [el]);
+    }
+    for (let child = el.lastChild; child; child = child.previousSibling) if (child.nodeType === 1) stack.push(child as Element);
+  }
+  return byId;
+}
+
