@@ -9,9 +9,9 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { Document, Element } from '@xmldom/xmldom';
-import { findChildren, SignedXml, type Reference } from 'xml-crypto';
+import { SignedXml, type Reference } from 'xml-crypto';
 import { findAncestorNsForElement } from 'xml-crypto/lib/utils.js';
-import { ALG } from './wire.js';
+import { ALG, NS } from './wire.js';
 
 /** The parts of xml-crypto's SignedXml (6.3.x) that sign.ts and verify.ts replace or call: private in its types. */
 export interface SignedXmlInternals {
@@ -59,7 +59,10 @@ export function canonicalReference(sig: SignedXml, ref: Reference, element: Elem
  * configured algorithm, as in its getCanonSignedInfoXml.
  */
 export function canonicalSignedInfo(sig: SignedXml, signature: Element): string {
-  const signedInfos = findChildren(signature as unknown as Parameters<typeof findChildren>[0], 'SignedInfo');
+  const signedInfos: Element[] = [];
+  for (let child = signature.firstChild; child; child = child.nextSibling) {
+    if (child.nodeType === 1 && child.namespaceURI === NS.ds && (child as Element).localName === 'SignedInfo') signedInfos.push(child as Element);
+  }
   if (signedInfos.length !== 1) throw new Error(`the signature holds ${signedInfos.length} SignedInfo elements`);
   const signedInfo = signedInfos[0]!;
   return sig.getCanonXml([sig.canonicalizationAlgorithm!], signedInfo, { ancestorNamespaces: findAncestorNsForElement(signedInfo) });
