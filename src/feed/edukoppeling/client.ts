@@ -9,11 +9,10 @@
  * contract module. A response that does not verify throws 'unverified': the
  * cycle ends with nothing stored and the cursor where it was.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { XMLSerializer, type Element } from '@xmldom/xmldom';
 import type { Logger } from '../../observability/log.js';
+import { collectGarbage, LARGE_PAGE_ITEMS } from './heap.js';
 import { RodError, tooManyItems } from '../errors.js';
 import { RodHttp, type RodCredentials, type RodTls } from '../http.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -107,13 +106,9 @@ export class EdukoppelingTransport implements RodTransport {
   /** opvragen_verzuimmutaties after `vanaf` (exclusive): each verified verzuimmelding element is one item. */
   async fetchPage(vanaf: number, limit: number, options: FetchOptions = {}): Promise<FeedPage> {
     const page = await this.fetchVerifiedPage(vanaf, limit, options);
-    // A page of 500 meldingen was about 20 MB of DOM, twice (our parse and the
-    // canonical Body), all garbage now that its items are text. V8 collects it
-    // only once the next page's DOM has grown the heap beside it: that overlap
-    // was the relay's peak RSS. A full collection here, while the page is
-    // stored and before the next one is verified, takes some milliseconds a
-    // page and keeps one page's DOM alive at a time.
-    if (page.items.length >= FULL_GC_ITEMS) collectGarbage();
+    // The canonical Body's DOM is garbage now that the items are text: collected
+    // before the page is stored and the next one verified (heap.ts).
+    if (page.items.length >= LARGE_PAGE_ITEMS) collectGarbage();
     return page;
   }
 
@@ -255,20 +250,3 @@ export function unverifiedHint(text: string): PageHint | undefined {
   return { volgnummerTot: Number(tot), meer };
 }
 
-/** Pages smaller than this leave too little garbage to be worth a full collection. */
-const FULL_GC_ITEMS = 50;
-
-let gc: (() => void) | undefined;
-
-/**
- * V8's full collection, without starting node with --expose-gc (the flag is
- * set at runtime and `gc` taken from a fresh context, as Node documents for
- * setFlagsFromString).
- */
-function collectGarbage(): void {
-  if (!gc) {
-    setFlagsFromString('--expose-gc');
-    gc = runInNewContext('gc') as () => void;
-  }
-  gc();
-}

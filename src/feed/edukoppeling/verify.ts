@@ -29,6 +29,7 @@ import { childElements, textOf } from './contract.js';
 import { pkcs1VerifyingKey } from '../../certs/signing-key.js';
 import { ALG, NS, RESPONSE_ADDRESSING, TOKEN } from './wire.js';
 import { canonicalSignedInfo, indexedReferences, internalsOf } from './xml-crypto-parts.js';
+import { collectGarbage, LARGE_MESSAGE_CHARS } from './heap.js';
 
 export interface ResponseExpectations {
   /** The request's MessageID exactly as sent. */
@@ -82,7 +83,9 @@ export function verifyResponse(text: string, expected: ResponseExpectations): Ve
   // stays, for the check of where the signed Body is.
   const body = childElements(envelope)[1]!;
   while (body.firstChild) body.removeChild(body.firstChild);
-  const signedParts = checkSignature(text, signature, signer, ids);
+  const large = text.length >= LARGE_MESSAGE_CHARS;
+  if (large) collectGarbage();
+  const signedParts = checkSignature(text, signature, signer, ids, large);
 
   // Every required part signed, each where it belongs.
   const parents: Record<'Envelope' | 'Header' | 'Security', Element> = { Envelope: envelope, Header: header, Security: security };
@@ -236,7 +239,7 @@ function checkSignatureAlgorithms(signature: Element): void {
  * reference, the element parsed from its canonical (digested) XML and the
  * element the reference resolved to in the message.
  */
-function checkSignature(text: string, signature: Element, signer: X509Certificate, ids: Map<string, Element>): { canonical: Element; inDocument: Element }[] {
+function checkSignature(text: string, signature: Element, signer: X509Certificate, ids: Map<string, Element>, large: boolean): { canonical: Element; inDocument: Element }[] {
   const sig = new SignedXml({
     publicCert: pkcs1VerifyingKey(signer),
     // Never a key from the message itself: the certificate above was judged, KeyInfo's contents are not trusted.
@@ -256,8 +259,10 @@ function checkSignature(text: string, signature: Element, signer: X509Certificat
   } catch (err) {
     throw refuse(`the signature is invalid (${clip((err as Error).message)})`);
   } finally {
-    // xml-crypto's own parse of the page is no longer needed once it has judged it.
+    // xml-crypto's own parse of the page is no longer needed once it has judged it,
+    // and is collected before the canonical Body is parsed (heap.ts).
     release();
+    if (large) collectGarbage();
   }
   if (!valid) {
     const failed = sig.getReferences().find((r) => r.validationError)?.validationError?.message;
