@@ -85,7 +85,12 @@ function holdLog(log: Logger): { log: Logger; release(): void } {
   return {
     log: holding(log),
     release: () => {
-      for (const [target, level, event, fields, message] of lines) target[level](event, fields, message);
+      const write = () => {
+        for (const [target, level, event, fields, message] of lines) target[level](event, fields, message);
+      };
+      // In one write where the logger can: a page's lines are ready at once.
+      if (log.together) log.together(write);
+      else write();
       lines.length = 0;
     },
   };

@@ -18,6 +18,14 @@ export interface Logger {
   debug(event: string, fields?: LogFields, message?: string): void;
   child(fields: LogFields): Logger;
   flush(): void;
+  /**
+   * Runs fn; the lines it logs (through this logger or its children) are
+   * written together, in one write, when fn ends. For lines that are ready at
+   * once, like a stored page's held lines: each line written on its own was a
+   * system call, a tenth of storing a page. A logger without it writes each line
+   * as it comes.
+   */
+  together?<T>(fn: () => T): T;
 }
 
 /** LOG_LEVEL holds no level pino knows. The CLI ends with exit 78, like a configuration error. */
@@ -41,6 +49,7 @@ export function effectiveLogLevel(configured: LogLevel, envValue: string | undef
 }
 
 export function createLogger(options: { level?: LogLevel; destination?: DestinationStream; base?: LogFields } = {}): Logger {
+  const destination = new GatedDestination(options.destination ?? pino.destination({ dest: 1, sync: true }));
   const instance = pino(
     {
       level: options.level ?? 'info',
@@ -48,12 +57,12 @@ export function createLogger(options: { level?: LogLevel; destination?: Destinat
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination ?? pino.destination({ dest: 1, sync: true }),
+    destination,
   );
-  return wrap(instance);
+  return wrap(instance, destination);
 }
 
-function wrap(instance: PinoLogger): Logger {
+function wrap(instance: PinoLogger, destination: GatedDestination): Logger {
   const at =
     (level: 'error' | 'warn' | 'info' | 'debug') =>
     (event: string, fields: LogFields = {}, message?: string) =>
@@ -63,9 +72,49 @@ function wrap(instance: PinoLogger): Logger {
     warn: at('warn'),
     info: at('info'),
     debug: at('debug'),
-    child: (fields) => wrap(instance.child(fields)),
+    // A child writes to its parent's destination, so one `together` covers both.
+    child: (fields) => wrap(instance.child(fields), destination),
     flush: () => instance.flush(),
+    together: (fn) => destination.together(fn),
   };
+}
+
+/**
+ * The destination pino writes each line to, passed through, except while a
+ * `together` block runs: then the lines wait and go out in one write when it
+ * ends, however it ends (a line already logged is never dropped).
+ */
+class GatedDestination implements DestinationStream {
+  private held: string[] | undefined;
+
+  constructor(private readonly inner: DestinationStream & { flush?: (cb?: (err?: Error) => void) => void; flushSync?: () => void }) {}
+
+  write(line: string): void {
+    if (this.held) this.held.push(line);
+    else this.inner.write(line);
+  }
+
+  together<T>(fn: () => T): T {
+    if (this.held) return fn();
+    this.held = [];
+    try {
+      return fn();
+    } finally {
+      const lines = this.held;
+      this.held = undefined;
+      if (lines.length > 0) this.inner.write(lines.join(''));
+    }
+  }
+
+  // pino's logger.flush() and fatal() reach the destination through these.
+  flush(cb?: (err?: Error) => void): void {
+    if (typeof this.inner.flush === 'function') this.inner.flush(cb);
+    else cb?.();
+  }
+
+  flushSync(): void {
+    this.inner.flushSync?.();
+  }
 }
 
 /** A logger that drops everything, for commands whose output is a report. */

@@ -8,7 +8,8 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { Config } from '../../src/config/schema.js';
 import type { Verzuimmelding } from '../../src/domain/melding.js';
 import { ingestPage } from '../../src/feed/ingest.js';
-import type { LogFields, Logger } from '../../src/observability/log.js';
+import { Writable } from 'node:stream';
+import { createLogger, type LogFields, type Logger } from '../../src/observability/log.js';
 import { MeldingGenerator } from '../../src/simulator/generate.js';
 import { Store } from '../../src/store/store.js';
 import { testConfig } from '../support/config.js';
@@ -31,13 +32,14 @@ afterEach(() => {
   stores = [];
 });
 
-function rig(): { config: Config; store: Store; lines: Line[]; page(meldingen: Omit<Verzuimmelding, 'volgnummer'>[]): ReturnType<typeof ingestPage>; gen: MeldingGenerator } {
+function rig(log?: Logger): { config: Config; store: Store; lines: Line[]; page(meldingen: Omit<Verzuimmelding, 'volgnummer'>[]): ReturnType<typeof ingestPage>; gen: MeldingGenerator } {
   const config = testConfig({ pki });
   const store = Store.open(config.storage.path, GEMEENTECODE, () => NOW);
   stores.push(store);
   const lines: Line[] = [];
   const capture = (level: string) => (event: string, fields: LogFields = {}) => void lines.push({ level, event, fields, inTransaction: store.db.inTransaction });
-  const log: Logger = { error: capture('error'), warn: capture('warn'), info: capture('info'), debug: capture('debug'), child: () => log, flush: () => {} };
+  const captured: Logger = { error: capture('error'), warn: capture('warn'), info: capture('info'), debug: capture('debug'), child: () => captured, flush: () => {} };
+  log ??= captured;
   let volgnummer = 0;
   return {
     config,
@@ -86,5 +88,32 @@ describe('ingestPage', () => {
     expect(r.page([r.gen.nieuweMelding(), r.gen.nieuweMelding()])).toMatchObject({ processed: 2, queued: 2 });
     expect(r.lines.filter((l) => l.event === 'mail.queued')).toHaveLength(2);
     expect(r.store.audit.verify()).toEqual({ rows: expect.any(Number), brokenAt: null });
+  });
+
+  it("writes a committed page's lines to the log's destination in one write, after the commit", () => {
+    const writes: { text: string; inTransaction: boolean }[] = [];
+    let store: Store | undefined;
+    const log = createLogger({
+      destination: new Writable({
+        write(chunk: Buffer, _enc, done) {
+          writes.push({ text: chunk.toString(), inTransaction: store?.db.inTransaction ?? false });
+          done();
+        },
+      }),
+    }).child({ cycleId: 7 });
+    const r = rig(log);
+    store = r.store;
+    const malformed = { ...r.gen.nieuweMelding(), leerling: { voornamen: 'Anna' } } as unknown as Verzuimmelding;
+    expect(r.page([r.gen.nieuweMelding(), malformed, r.gen.nieuweMelding()])).toMatchObject({ processed: 2, quarantined: 1, queued: 2 });
+    expect(writes).toHaveLength(1);
+    expect(writes[0]!.inTransaction).toBe(false);
+    const lines = writes[0]!.text.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.map((l) => l.event)).toEqual(['mail.queued', 'mutation.quarantined', 'mail.queued']);
+    expect(lines.every((l) => l.cycleId === 7 && l.service === 'verzuim-relay')).toBe(true);
+
+    // A page that rolls back writes nothing at all.
+    r.store.db.exec(`CREATE TRIGGER full BEFORE UPDATE ON feed_cursor BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+    expect(() => r.page([r.gen.nieuweMelding()])).toThrow(/disk is full/);
+    expect(writes).toHaveLength(1);
   });
 });
