@@ -29,7 +29,7 @@ import { composeMail } from '../../src/mail/compose.js';
 import { MeldingGenerator } from '../../src/simulator/generate.js';
 import type { Verzuimmelding } from '../../src/domain/melding.js';
 import { localConfig } from '../demo/local-config.js';
-import { RELAY_NODE_FLAGS } from '../../src/app/node-flags.js';
+import { RELAY_ENV, RELAY_NODE_FLAGS } from '../../src/app/node-flags.js';
 import { generateTestPki } from '../testpki/generate.js';
 import { rawPageRate, rawSmtpRate } from './ceilings.js';
 
@@ -63,8 +63,8 @@ type Child = ChildProcessByStdio<null, Readable, Readable>;
 const children: Child[] = [];
 
 /** A child process whose stdout is read line by line (and always drained: the simulator logs every request). */
-function start(args: string[], onLine: (line: string) => void): { child: Child; exited: Promise<number>; stderr: () => string } {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+function start(args: string[], onLine: (line: string) => void, env: Record<string, string> = {}): { child: Child; exited: Promise<number>; stderr: () => string } {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   children.push(child);
   let err = '';
   child.stderr.on('data', (chunk: Buffer) => (err = (err + chunk.toString()).slice(-4000)));
@@ -119,7 +119,7 @@ interface OnceRun {
 /** `verzuim-relay once`, its log read for the moments that split the cycle; peak RSS sampled from /proc. */
 async function once(configFile: string): Promise<OnceRun> {
   const run: OnceRun = { exit: 0, peakRss: 0, startedAt: 0, lastPageAt: 0, finishedAt: 0, counts: {} };
-  // As the image runs it (Dockerfile ENTRYPOINT, see src/app/memory.ts).
+  // As the image runs it (Dockerfile ENV and ENTRYPOINT, see src/app/node-flags.ts).
   const started = start([...RELAY_NODE_FLAGS, ...profiling('once'), cli, 'once', '--config', configFile], (line) => {
     const fields = json(line);
     if (!fields) return;
@@ -130,7 +130,7 @@ async function once(configFile: string): Promise<OnceRun> {
       run.finishedAt = time;
       for (const [key, value] of Object.entries(fields)) if (typeof value === 'number') run.counts[key] = value;
     }
-  });
+  }, RELAY_ENV);
   const pid = started.child.pid!;
   // VmHWM is the peak so far: sampling it often enough misses only the last moments' growth.
   const sampler = setInterval(() => (run.peakRss = Math.max(run.peakRss, peakRss(pid))), 25);
@@ -167,7 +167,7 @@ async function daemon(configFile: string, count: number): Promise<DaemonRun> {
       run.cycles.push(time - startedAt);
       if (run.cycles.length >= count) enough();
     }
-  });
+  }, RELAY_ENV);
   const pid = started.child.pid!;
   const sampler = setInterval(() => (run.peakRss = Math.max(run.peakRss, peakRss(pid))), 25);
   const exited = started.exited.then((code) => {
