@@ -330,9 +330,9 @@ function render(ctx: DeliveryContext, row: OutboxRow): OutgoingMail {
       `instance ${row.instance} is no longer in routing.instances; the mail is not sent to the address it was queued for. Add the instance back and requeue it, or leave it dead`,
     );
   }
-  const payload = ctx.store.meldingen.mutationPayload(row.mutation_id);
-  if (!payload) throw new Error(`mutation ${row.mutation_id} is no longer stored`);
-  const melding = readStoredMutation(payload);
+  const stored = ctx.store.meldingen.mutation(row.mutation_id);
+  if (!stored) throw new Error(`mutation ${row.mutation_id} is no longer stored`);
+  const melding = readStoredMutation(stored.payload, stored.copy);
   const composed = composeMail({
     kind: row.kind as MailKind,
     melding,

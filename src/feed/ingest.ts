@@ -12,7 +12,7 @@ import { quarantineAlert, queueAlert } from '../mail/alert.js';
 import { domainOf } from '../domain/mail.js';
 import { messageId } from '../mail/message-id.js';
 import { decide } from '../policy/notification-policy.js';
-import { readStoredMutation, validateItem } from './contract.js';
+import { readStoredMutation, storedCopy, validateItem } from './contract.js';
 import type { Store } from '../store/store.js';
 import type { FeedItem, FeedPage } from './transport.js';
 
@@ -128,7 +128,7 @@ function processMelding(ctx: IngestContext, m: Verzuimmelding, received: FeedIte
   const now = ctx.now();
   const ids = { meldingsnummer: m.meldingsnummer, volgnummer: m.volgnummer, cycleId: ctx.cycleId, gemeentecode };
   const previous = store.meldingen.get(gemeentecode, m.meldingsnummer);
-  const previousMelding = previous?.payload ? readStoredMutation(previous.payload) : undefined;
+  const previousMelding = previous?.payload ? readStoredMutation(previous.payload, previous.copy) : undefined;
   // A melding purged by retention has no content left to compare with: a
   // newer mutation is judged as if first seen (and an older one is still stale).
   const decision =
@@ -144,7 +144,7 @@ function processMelding(ctx: IngestContext, m: Verzuimmelding, received: FeedIte
     return 'stale';
   }
 
-  const mutationId = store.meldingen.recordMutation(gemeentecode, m, received.raw, 'processed', decision.row, now);
+  const mutationId = store.meldingen.recordMutation(gemeentecode, m, received.raw, 'processed', decision.row, now, storedCopy(m));
   const knownBy = new Set(previous?.knownBy ?? []);
   const domain = mailDomain(config.smtp.from);
   for (const planned of decision.mails) {

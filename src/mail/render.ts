@@ -9,8 +9,12 @@ export type Block =
   | { type: 'table'; title?: string; rows: ReadonlyArray<readonly [string, string]> }
   | { type: 'list'; title?: string; items: readonly string[] };
 
+const NEEDS_ESCAPE = /[&<>"']/;
+
 /** For HTML text and attribute values alike. */
 export function escapeHtml(value: string): string {
+  // Most values (labels, dates, codes) have nothing to escape: five replaces each would make five scans for nothing.
+  if (!NEEDS_ESCAPE.test(value)) return value;
   return value
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')

@@ -20,6 +20,13 @@ export interface StoredMelding {
    * reads it back through its contract (feed/contract.ts readStoredMutation).
    */
   payload: string | null;
+  /**
+   * The feed's validated reading of that mutation as JSON (feed/contract.ts
+   * storedCopy), so that it is not parsed again for every comparison and
+   * mail; null for rows from before the copy (migration 8), for stale
+   * mutations and once retention purged the melding.
+   */
+  copy: string | null;
   knownBy: string[];
   mutationId: number;
   firstSeenAt: string;
@@ -37,6 +44,13 @@ interface MeldingRow {
   first_seen_at: string;
   updated_at: string;
   payload: string | null;
+  melding_json: string | null;
+}
+
+/** A mutation as stored: what ROD sent, and the feed's reading of it when one was kept. */
+export interface StoredMutation {
+  payload: string;
+  copy: string | null;
 }
 
 export class Meldingen {
@@ -51,34 +65,41 @@ export class Meldingen {
     return statement;
   }
 
-  /** Keeps the feed item exactly as ROD sent it (fields this version does not know included). */
   /**
+   * Keeps the feed item exactly as ROD sent it (fields this version does not
+   * know included) and, in the same row and so the same transaction, `copy`:
+   * the feed's reading of it, which retention removes with it.
    * A replay of a melding that retention already purged is recorded without
    * its content: it brings nothing new, and keeping it would bring back
    * exactly what the purge removed, with nothing left to purge it again.
    */
-  recordMutation(gemeentecode: string, m: Verzuimmelding, received: string, outcome: 'processed' | 'stale', policyRow: number | null, receivedAt: Date): number {
+  recordMutation(gemeentecode: string, m: Verzuimmelding, received: string, outcome: 'processed' | 'stale', policyRow: number | null, receivedAt: Date, copy?: string): number {
     const purged =
       outcome === 'stale' &&
       this.prepare('SELECT purged_at FROM meldingen WHERE gemeentecode = ? AND meldingsnummer = ?').pluck().get(gemeentecode, m.meldingsnummer) != null;
     const result = this
-      .prepare(`INSERT INTO mutations (gemeentecode, meldingsnummer, volgnummer, received_at, outcome, policy_row, payload)
-        VALUES (?, ?, ?, ?, ?, ?, ?)`)
-      .run(gemeentecode, m.meldingsnummer, m.volgnummer, receivedAt.toISOString(), outcome, policyRow, purged ? null : received);
+      .prepare(`INSERT INTO mutations (gemeentecode, meldingsnummer, volgnummer, received_at, outcome, policy_row, payload, melding_json)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(gemeentecode, m.meldingsnummer, m.volgnummer, receivedAt.toISOString(), outcome, policyRow, purged ? null : received, purged ? null : (copy ?? null));
     return Number(result.lastInsertRowid);
   }
 
   get(gemeentecode: string, meldingsnummer: string): StoredMelding | undefined {
     const row = this
-      .prepare(`SELECT m.*, u.payload FROM meldingen m JOIN mutations u ON u.id = m.mutation_id WHERE m.gemeentecode = ? AND m.meldingsnummer = ?`)
+      .prepare(`SELECT m.*, u.payload, u.melding_json FROM meldingen m JOIN mutations u ON u.id = m.mutation_id WHERE m.gemeentecode = ? AND m.meldingsnummer = ?`)
       .get(gemeentecode, meldingsnummer) as MeldingRow | undefined;
     return row ? toStored(row) : undefined;
   }
 
   /** A mutation exactly as received, or undefined once it was purged. */
   mutationPayload(mutationId: number): string | undefined {
-    const payload = this.prepare('SELECT payload FROM mutations WHERE id = ?').pluck().get(mutationId) as string | null | undefined;
-    return payload ?? undefined;
+    return this.mutation(mutationId)?.payload;
+  }
+
+  /** A mutation as received with the feed's reading of it (when kept), or undefined once it was purged. */
+  mutation(mutationId: number): StoredMutation | undefined {
+    const row = this.prepare('SELECT payload, melding_json FROM mutations WHERE id = ?').get(mutationId) as Pick<MeldingRow, 'payload' | 'melding_json'> | undefined;
+    return row?.payload == null ? undefined : { payload: row.payload, copy: row.melding_json };
   }
 
   /**
@@ -126,6 +147,7 @@ function toStored(row: MeldingRow): StoredMelding {
     verzuimsoort: row.verzuimsoort,
     status: row.status,
     payload: row.payload,
+    copy: row.melding_json,
     knownBy: JSON.parse(row.known_by) as string[],
     mutationId: row.mutation_id,
     firstSeenAt: row.first_seen_at,

@@ -333,4 +333,14 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 8,
+    name: 'mutation-copy',
+    // The feed's validated reading of a mutation as JSON, beside the payload
+    // as ROD sent it (feed/contract.ts storedCopy): reading an Edukoppeling
+    // payload back for every mail parsed its XML again. Nullable: rows from
+    // before have no copy and are read from the payload, as before. Personal
+    // data like the payload, so retention clears it with the payload.
+    sql: `ALTER TABLE mutations ADD COLUMN melding_json TEXT;`,
+  },
 ];

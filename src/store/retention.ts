@@ -34,7 +34,9 @@ export function purgeExpired(db: Db, retentionDays: number, now: Date, quarantin
       .all(cutoff) as { gemeentecode: string; meldingsnummer: string }[];
     let mutations = 0;
     // Per gemeente: the same meldingsnummer may still be open in the feed of the gemeente a pupil moved to.
-    const clearMutations = db.prepare(`UPDATE mutations SET payload = NULL WHERE gemeentecode = ? AND meldingsnummer = ? AND payload IS NOT NULL`);
+    // The copy of the feed's reading (melding_json) is the same personal data as the payload: both go.
+    const clearMutations = db.prepare(`UPDATE mutations SET payload = NULL, melding_json = NULL
+      WHERE gemeentecode = ? AND meldingsnummer = ? AND (payload IS NOT NULL OR melding_json IS NOT NULL)`);
     const clearChanges = db.prepare(`UPDATE outbox SET changes = NULL WHERE gemeentecode = ? AND meldingsnummer = ? AND state IN ('sent', 'dead')`);
     const mark = db.prepare(`UPDATE meldingen SET purged_at = ? WHERE gemeentecode = ? AND meldingsnummer = ?`);
     for (const { gemeentecode, meldingsnummer } of nummers) {

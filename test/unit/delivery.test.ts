@@ -11,7 +11,7 @@ import type { Config } from '../../src/config/schema.js';
 import { startMailCatcher, type RunningMailCatcher } from '../../tools/mail-catcher/mail-catcher.js';
 import { deliverDue } from '../../src/delivery/deliver.js';
 import { retryDelaySeconds } from '../../src/delivery/backoff.js';
-import { storedItem } from '../../src/feed/contract.js';
+import { readStoredMutation, storedItem } from '../../src/feed/contract.js';
 import { contractNamed, meldingToXml } from '../../src/feed/edukoppeling/contract.js';
 import { ingestPage } from '../../src/feed/ingest.js';
 import { silentLogger } from '../../src/observability/log.js';
@@ -220,6 +220,65 @@ describe('ingest', () => {
     expect(texts[1]).toBe(texts[0]);
   });
 
+  it('keeps a copy of the reading beside the payload that reads the same, and mails from the copy', async () => {
+    for (const encode of [feedItems, xmlFeedItems]) {
+      const r = await rig();
+      const m = { ...r.gen.nieuweMelding({ verzuimsoort: 'LUXE' }), volgnummer: 1 } as Verzuimmelding;
+      ingestPage({ store: r.store, config: r.config, gemeente: r.config.gemeenten[0]!, log: silentLogger, now: () => r.clock.now, cycleId: null, forwardMail: true }, { items: encode([m]), volgnummerTot: 1 }, 0);
+      const row = r.store.db.prepare('SELECT payload, melding_json FROM mutations').get() as { payload: string; melding_json: string | null };
+      expect(row.melding_json).not.toBeNull();
+      expect(readStoredMutation(row.payload, row.melding_json)).toEqual(readStoredMutation(row.payload));
+      // The mail is composed from the copy, not from the payload (which is what the copy saves).
+      const copy = JSON.parse(row.melding_json!) as { melding: Verzuimmelding };
+      copy.melding.leerling.voornamen = 'Uitdekopie';
+      r.store.db.prepare('UPDATE mutations SET melding_json = ?').run(JSON.stringify(copy));
+      expect((await r.deliver()).sent).toBe(1);
+      expect(String((await simpleParser(r.catcher.mails[0]!.raw)).text)).toContain('Uitdekopie');
+    }
+  });
+
+  it('migrates a database from before the copy: its queued mail and the next comparison read the payload', async () => {
+    const r = await rig();
+    const m = { ...r.gen.nieuweMelding({ verzuimsoort: 'LUXE' }), volgnummer: 1 } as Verzuimmelding;
+    const ctx = (store: Store) => ({ store, config: r.config, gemeente: r.config.gemeenten[0]!, log: silentLogger, now: () => r.clock.now, cycleId: null, forwardMail: true });
+    ingestPage(ctx(r.store), { items: xmlFeedItems([m]), volgnummerTot: 1 }, 0);
+    // As schema version 7 left the file: no copy column, the mail still pending.
+    r.store.db.exec('ALTER TABLE mutations DROP COLUMN melding_json; DELETE FROM schema_migrations WHERE version = 8');
+    const payload = r.store.db.prepare('SELECT payload FROM mutations').pluck().get();
+    r.store.close();
+    const store = (r.store = Store.open(r.config.storage.path, GEMEENTECODE, () => r.clock.now));
+    expect(store.db.prepare('SELECT MAX(version) FROM schema_migrations').pluck().get()).toBe(8);
+    expect(store.db.prepare('SELECT payload, melding_json FROM mutations').get()).toEqual({ payload, melding_json: null });
+
+    const deliver = () => deliverDue({ store, config: r.config, sender: r.sender, log: silentLogger, now: () => r.clock.now, random: () => 0.5, cycleId: null });
+    expect((await deliver()).sent).toBe(1);
+    expect(String((await simpleParser(r.catcher.mails[0]!.raw)).text)).toContain(m.leerling.voornamen);
+    // The next mutation is compared with the payload of the one before: the change is named.
+    const changed = { ...m, volgnummer: 2, aantalUrenVerzuim: (m.aantalUrenVerzuim ?? 0) + 7 } as Verzuimmelding;
+    ingestPage(ctx(store), { items: xmlFeedItems([changed]), volgnummerTot: 2 }, 1);
+    const gewijzigd = store.outbox.list().at(-1)!;
+    expect(gewijzigd).toMatchObject({ kind: 'Gewijzigd', volgnummer: 2 });
+    expect(gewijzigd.changes).toContain('aantalUrenVerzuim');
+    expect(store.db.prepare('SELECT COUNT(*) FROM mutations WHERE melding_json IS NOT NULL').pluck().get()).toBe(1);
+  });
+
+  it('mails from the payload when there is no copy of this contract (rows from before it, another contract, unreadable)', async () => {
+    const r = await rig();
+    const meldingen = r.ingest(r.gen.nieuweMelding(), r.gen.nieuweMelding(), r.gen.nieuweMelding());
+    const copyOf = (m: Verzuimmelding) => r.store.db.prepare('SELECT melding_json FROM mutations WHERE meldingsnummer = ?').pluck().get(m.meldingsnummer) as string;
+    const update = r.store.db.prepare('UPDATE mutations SET melding_json = ? WHERE meldingsnummer = ?');
+    const otherContract = JSON.parse(copyOf(meldingen[1]!)) as { contract: string; melding: Verzuimmelding };
+    otherContract.contract = 'an-older-contract';
+    otherContract.melding.leerling.voornamen = 'Uitdekopie';
+    update.run(null, meldingen[0]!.meldingsnummer);
+    update.run(JSON.stringify(otherContract), meldingen[1]!.meldingsnummer);
+    update.run('{not json', meldingen[2]!.meldingsnummer);
+    expect((await r.deliver()).sent).toBe(3);
+    const texts = await Promise.all(r.catcher.mails.map(async (mail) => String((await simpleParser(mail.raw)).text)));
+    expect(texts.join('\n')).not.toContain('Uitdekopie');
+    for (const m of meldingen) expect(texts.some((text) => text.includes(m.leerling.voornamen))).toBe(true);
+  });
+
   it('keeps every mutation exactly as received, fields it does not know included', async () => {
     const r = await rig();
     const [m] = r.ingest({ ...r.gen.nieuweMelding(), schooljaar: '2026-2027' } as Omit<Verzuimmelding, 'volgnummer'>);
@@ -251,7 +310,7 @@ describe('ingest', () => {
     const dump = JSON.stringify(r.store.db.prepare('SELECT * FROM mutations').all()) + JSON.stringify(r.store.db.prepare('SELECT * FROM outbox').all());
     expect(dump).not.toContain(bsnOrNummer(closed!));
     expect(dump).toContain(bsnOrNummer(open!)); // still open: kept
-    expect(r.store.meldingen.get('0344', closed!.meldingsnummer)).toMatchObject({ status: 'INGETROKKEN', payload: null });
+    expect(r.store.meldingen.get('0344', closed!.meldingsnummer)).toMatchObject({ status: 'INGETROKKEN', payload: null, copy: null });
 
     // A replay of the purged melding is still stale; a genuinely new mutation is judged as if first seen.
     r.volgnummer = withdrawal!.volgnummer - 1;

@@ -3,7 +3,8 @@ import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { composeMail, type ComposeInput } from '../../src/mail/compose.js';
 import { composeAlert } from '../../src/mail/alert.js';
-import { buildMessage, headerLine, type MessageParts } from '../../src/mail/message.js';
+import { buildMessage, headerLine, quotedPrintable, type MessageParts } from '../../src/mail/message.js';
+import { encode as qpEncode, wrap as qpWrap } from 'nodemailer/lib/qp';
 import { messageId } from '../../src/mail/message-id.js';
 import { composeInput, INSTELLING, melding, MUNICIPALITY } from '../support/fixtures.js';
 
@@ -113,5 +114,41 @@ describe('buildMessage', () => {
     const p = parts(composeMail(composeInput()));
     expect(() => buildMessage({ ...p, headers: { Bcc: 'stiekem@elders.example' } })).toThrow(/Bcc/);
     expect(() => buildMessage({ ...p, headers: { 'X-A: b\r\nBcc': 'x' } })).toThrow(/not an extra header/);
+  });
+});
+
+describe('quotedPrintable', () => {
+  // Texts with what quoted-printable must take care of: '=', trailing white space, long lines and words,
+  // multi-byte characters at every position around the 76th column, a lone CR or LF, an empty line.
+  const pieces = ['a', ' ', '\t', '=', 'ë', '€', '😀', '.', 'x'.repeat(70), 'woord ', '\r\n', '\r\n\r\n', '<p style="x">', '=3D', ' \r\n', '\n', '\r'];
+  function text(seed: number): string {
+    let state = seed;
+    const next = () => (state = (state * 1103515245 + 12345) % 2 ** 31);
+    let out = '';
+    for (let i = 0, n = next() % 60; i < n; i++) out += pieces[next() % pieces.length];
+    return out;
+  }
+  /** RFC 2045 decoding: soft breaks removed, =XX back to its byte. */
+  const decode = (qp: string) => Buffer.from(qp.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1').toString('utf8');
+
+  it('decodes to the same text, with lines of at most 76 characters of printable ASCII, no bare = and no white space before a line end', () => {
+    for (let seed = 1; seed <= 400; seed++) {
+      const input = text(seed);
+      const qp = quotedPrintable(input);
+      expect(decode(qp), `seed ${seed}`).toBe(input);
+      for (const line of qp.split('\r\n')) {
+        expect(line.length, `seed ${seed}: ${line}`).toBeLessThanOrEqual(76);
+        expect(line, `seed ${seed}`).toMatch(/^[\t\x20-\x7e]*$/);
+        expect(line, `seed ${seed}`).not.toMatch(/[ \t]$/);
+        expect(line.replace(/=[0-9A-F]{2}/g, '').replace(/=$/, ''), `seed ${seed}`).not.toContain('=');
+      }
+      // A character's UTF-8 bytes are never split over two lines.
+      for (const line of qp.split('=\r\n')) expect(() => decodeURIComponent(line.replace(/\r\n/g, '').replace(/=([0-9A-F]{2})/g, '%$1').replace(/%(?![0-9A-F]{2})/g, '%25'))).not.toThrow();
+    }
+  });
+
+  it("is what mail readers decode nodemailer's quoted-printable to as well", () => {
+    const input = `${'Een regel met ë en € en 😀, '.repeat(6)}\r\nkort\r\nspatie aan het eind \r\n${'='.repeat(40)}`;
+    expect(decode(quotedPrintable(input))).toBe(decode(qpWrap(qpEncode(input), 76)));
   });
 });

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Verzuimmelding } from '../../../src/domain/melding.js';
+import { storedCopy } from '../../../src/feed/contract.js';
 import { MeldingGenerator } from '../../../src/simulator/generate.js';
 import { purgeExpired } from '../../../src/store/retention.js';
 import { Store } from '../../../src/store/store.js';
@@ -38,7 +39,7 @@ function melding(mark: string, volgnummer: number, status: string): Verzuimmeldi
 
 function store(s: Store, m: Verzuimmelding, outcome: 'processed' | 'stale', at: Date): number {
   return s.transaction(() => {
-    const id = s.meldingen.recordMutation('0344', m, JSON.stringify(m), outcome, 1, at);
+    const id = s.meldingen.recordMutation('0344', m, JSON.stringify(m), outcome, 1, at, outcome === 'processed' ? storedCopy(m) : undefined);
     if (outcome === 'processed') s.meldingen.save('0344', m, id, [], at);
     return id;
   });
@@ -76,7 +77,7 @@ describe('retention purge', () => {
     purgeExpired(s.db, 730, LATER);
     const replay = store(s, melding('Beta', 2, 'AFGESLOTEN'), 'stale', LATER);
     expect(s.meldingen.mutationPayload(replay)).toBeUndefined();
-    expect(s.db.prepare('SELECT COUNT(*) FROM mutations WHERE payload IS NOT NULL').pluck().get()).toBe(0);
+    expect(s.db.prepare('SELECT COUNT(*) FROM mutations WHERE payload IS NOT NULL OR melding_json IS NOT NULL').pluck().get()).toBe(0);
   });
 
   it('purges a melding again when it reopens and closes after a purge', () => {
@@ -92,7 +93,7 @@ describe('retention purge', () => {
 
     const result = purgeExpired(s.db, 730, new Date(closedAgain.getTime() + 731 * DAY));
     expect(result).toMatchObject({ meldingen: 1, mutations: 2 });
-    expect(s.db.prepare('SELECT COUNT(*) FROM mutations WHERE payload IS NOT NULL').pluck().get()).toBe(0);
+    expect(s.db.prepare('SELECT COUNT(*) FROM mutations WHERE payload IS NOT NULL OR melding_json IS NOT NULL').pluck().get()).toBe(0);
   });
 
   it("purges quarantined records of another gemeente after retention.quarantineDays, keeps its own", () => {
