@@ -180,14 +180,17 @@ describe("a bureau's certificate", () => {
   it('cert bundle writes the registration for every gemeente the certificate serves', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'verzuim-relay-bundle-'));
     const listed = testConfig({ pki, overrides: LISTED });
-    const now = new Date('2026-11-28T10:00:00Z');
+    // Now, not a fixed date: the test PKI is generated when the suite starts and is valid from a day
+    // before that, so a fixed date is refused as "not yet valid" once the clock passes it by a day.
+    const now = new Date();
+    const day = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Amsterdam', year: 'numeric', month: '2-digit', day: '2-digit' }).format(now).replace(/-/g, '');
     const out: string[] = [];
     expect(await certBundleCommand(listed, { outDir: dir, now, out: (t) => out.push(t) })).toBe(0);
-    expect(readdirSync(dir)).toEqual(['verzuim-relay-gemeenten-20261128.zip']);
-    const zip = readFileSync(path.join(dir, 'verzuim-relay-gemeenten-20261128.zip'));
+    expect(readdirSync(dir)).toEqual([`verzuim-relay-gemeenten-${day}.zip`]);
+    const zip = readFileSync(path.join(dir, `verzuim-relay-gemeenten-${day}.zip`));
     // Entry names stand in the zip as they are; the CSV (deflated) is read back by the bundle's own test.
-    for (const code of ['0344', '0356', '0321']) expect(zip.includes(`verzuim-relay-gemeenten-20261128-registratie-${code}.txt`)).toBe(true);
-    expect(zip.includes('verzuim-relay-gemeenten-20261128-registratie.csv')).toBe(true);
+    for (const code of ['0344', '0356', '0321']) expect(zip.includes(`verzuim-relay-gemeenten-${day}-registratie-${code}.txt`)).toBe(true);
+    expect(zip.includes(`verzuim-relay-gemeenten-${day}-registratie.csv`)).toBe(true);
     expect(out.join('')).toContain('for 0344 Utrecht (From OIN 00000001001111111000), 0356 Nieuwegein (From OIN 00000001002222222000), 0321 Houten (From OIN 00000001003333333000)');
   });
 });
