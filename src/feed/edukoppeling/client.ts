@@ -249,4 +249,3 @@ export function unverifiedHint(text: string): PageHint | undefined {
   const meer = /<(?:[A-Za-z_][\w.-]*:)?meerMutaties>\s*(true|1)\s*</.test(text);
   return { volgnummerTot: Number(tot), meer };
 }
-
