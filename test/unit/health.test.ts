@@ -36,21 +36,26 @@ describe('allowedCycleAgeMs', () => {
 
 describe('readiness', () => {
   const config = testConfig({ pki, overrides: { schedule: WEEKDAYS } });
+  // A week ahead, not fixed dates: readiness also judges the certificate, and the test PKI is valid
+  // from a day before the suite started, so a fixed Saturday became "not yet valid" the day after.
+  // A week in winter time (UTC+1), so that the local hours below mean what they say.
+  const week = nextWinterWeek();
+  const friday = `${week.friday}T16:50:20Z`;
 
   it('is ready on Saturday when Friday\'s last cycle succeeded', () => {
-    const report = readiness(config, '2026-11-27T16:50:20Z', new Date('2026-11-28T11:00:00Z'));
+    const report = readiness(config, friday, new Date(`${week.saturday}T11:00:00Z`));
     expect(report.problems).toEqual([]);
     expect(report.healthy).toBe(true);
   });
 
   it('is ready on Monday at 07:05 while the first cycle of the week has not succeeded yet', () => {
-    expect(readiness(config, '2026-11-27T16:50:20Z', new Date('2026-11-30T06:05:00Z')).healthy).toBe(true);
+    expect(readiness(config, friday, new Date(`${week.monday}T06:05:00Z`)).healthy).toBe(true);
   });
 
   it('is not ready on Monday at 07:45 when no cycle has succeeded since Friday', () => {
-    const report = readiness(config, '2026-11-27T16:50:20Z', new Date('2026-11-30T06:45:00Z'));
+    const report = readiness(config, friday, new Date(`${week.monday}T06:45:00Z`));
     expect(report.healthy).toBe(false);
-    expect(report.problems.join()).toMatch(/last successful cycle at 2026-11-27T16:50:20Z, longer ago than 35 minutes/);
+    expect(report.problems.join()).toContain(`last successful cycle at ${friday}, longer ago than 35 minutes`);
   });
 
   it('is not ready before any cycle succeeded', () => {
@@ -94,3 +99,18 @@ describe('metrics.listen', () => {
     expect(() => listen('127.0.0.1:99999')).toThrow(/metrics\.listen/);
   });
 });
+
+/** The next Friday, Saturday and Monday (yyyy-mm-dd) after tomorrow on which Amsterdam is at UTC+1. */
+function nextWinterWeek(): { friday: string; saturday: string; monday: string } {
+  const DAY = 86_400_000;
+  const hourIn = (d: Date) => new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Amsterdam', hour: '2-digit', hourCycle: 'h23' }).format(d);
+  const ymd = (d: Date) => d.toISOString().slice(0, 10);
+  let saturday = new Date(Math.floor(Date.now() / DAY) * DAY + 2 * DAY + 11 * 3600_000);
+  while (saturday.getUTCDay() !== 6) saturday = new Date(saturday.getTime() + DAY);
+  for (;;) {
+    const friday = new Date(saturday.getTime() - DAY);
+    const monday = new Date(saturday.getTime() + 2 * DAY);
+    if ([friday, saturday, monday].every((d) => hourIn(d) === '12')) return { friday: ymd(friday), saturday: ymd(saturday), monday: ymd(monday) };
+    saturday = new Date(saturday.getTime() + 7 * DAY);
+  }
+}
