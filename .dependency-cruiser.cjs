@@ -26,7 +26,7 @@ module.exports = {
     { name: 'policy-is-pure', severity: 'error', comment: 'the decision table depends on the melding and the routing, nothing with I/O', from: { path: layer('policy') }, to: { path: '^src/', pathNot: `${layer('policy')}|${layer('domain')}|${layer('config')}` } },
     { name: 'store-below-feed-policy-mail', severity: 'error', comment: 'the store keeps data; it does not judge, mail or read the feed', from: { path: layer('store') }, to: { path: '^src/(feed|policy|mail|certs)/' } },
     { name: 'delivery-not-app', severity: 'error', from: { path: layer('delivery') }, to: { path: '^src/(app|simulator)/' } },
-    { name: 'simulator-stands-apart', severity: 'error', comment: 'the ROD stand-in shares the melding, the feed contract, the Edukoppeling contract module and the xml-crypto adapter (how a reference finds its element) with the relay, nothing else', from: { path: layer('simulator') }, to: { path: '^src/', pathNot: `${layer('simulator')}|${layer('domain')}|^src/feed/contract\\.ts$|^src/feed/edukoppeling/(contract|xml-crypto-parts)\\.ts$|${layer('observability')}` } },
+    { name: 'simulator-stands-apart', severity: 'error', comment: 'the ROD stand-in shares the melding, the feed contract, the Edukoppeling contract module and the xml-crypto adapter (how a reference finds its element, how a signature is put in place) with the relay, nothing else', from: { path: layer('simulator') }, to: { path: '^src/', pathNot: `${layer('simulator')}|${layer('domain')}|^src/feed/contract\\.ts$|^src/feed/edukoppeling/(contract|xml-crypto-parts)\\.ts$|${layer('observability')}` } },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
