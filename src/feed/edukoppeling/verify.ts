@@ -28,7 +28,7 @@ import { RodError } from '../errors.js';
 import { childElements, textOf } from './contract.js';
 import { pkcs1VerifyingKey } from '../../certs/signing-key.js';
 import { ALG, NS, RESPONSE_ADDRESSING, TOKEN } from './wire.js';
-import { canonicalSignedInfo, indexedReferences, internalsOf } from './xml-crypto-parts.js';
+import { canonicalSignedInfo, indexedReferences, internalsOf, loadSignatureFromChildren } from './xml-crypto-parts.js';
 import { collectGarbage, LARGE_MESSAGE_CHARS } from './heap.js';
 
 export interface ResponseExpectations {
@@ -254,7 +254,8 @@ function checkSignature(text: string, signature: Element, signer: X509Certificat
   signedInfoInScope(sig, signature);
   let valid = false;
   try {
-    sig.loadSignature(signature as unknown as Parameters<SignedXml['loadSignature']>[0]);
+    // Its parts from the Signature's children, not by XPath (xml-crypto-parts.ts).
+    loadSignatureFromChildren(sig, signature);
     valid = sig.checkSignature(text);
   } catch (err) {
     throw refuse(`the signature is invalid (${clip((err as Error).message)})`);

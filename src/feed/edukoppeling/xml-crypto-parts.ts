@@ -22,6 +22,9 @@ export interface SignedXmlInternals {
   canonicalize(transforms: Reference['transforms'], node: Element, options: object, flags: { discardComments: boolean }): string;
   findHashAlgorithm(name: string): { getHash(xml: string): string };
   signatureNode: Element | null;
+  signatureValue: string;
+  signatureXml: string;
+  keyInfo: Element | null;
 }
 
 const XMLNS = 'http://www.w3.org/2000/xmlns/';
@@ -80,6 +83,43 @@ export function canonicalSignedInfo(sig: SignedXml, signature: Element): string 
   // class itself). Any other algorithm through xml-crypto, which copies it first.
   if (sig.canonicalizationAlgorithm === ALG.excC14n) return excC14nInPlace(sig, signedInfo);
   return sig.getCanonXml([sig.canonicalizationAlgorithm!], signedInfo, { ancestorNamespaces: findAncestorNsForElement(signedInfo) });
+}
+
+/**
+ * What xml-crypto's loadSignature (6.3.2) takes from a Signature, taken from
+ * the Signature's own ds children: the SignedInfo's canonicalisation and
+ * signature methods, the SignatureValue's text and the KeyInfo.
+ *
+ * loadSignature finds each with an XPath search of the Signature
+ * (`.//*[local-name(.)='…']`), four new parsers of the `xpath` package a
+ * message, and loads the references from a canonical copy of SignedInfo,
+ * which checkSignature discards and loads again from its own: together the
+ * largest part of verifying the small answer of an idle cycle. Stricter than
+ * the search: only the ds elements where XML-DSig puts them count, and each
+ * exactly once. The caller has checked which algorithms those are (verify.ts
+ * checkSignatureAlgorithms; the simulator's checkSignatureStructure), and
+ * checkSignature judges the signature as before.
+ */
+export function loadSignatureFromChildren(sig: SignedXml, signature: Element): void {
+  const only = (parent: Element, localName: string): Element => {
+    const found: Element[] = [];
+    for (let node = parent.firstChild; node; node = node.nextSibling) {
+      if (node.nodeType === 1 && node.namespaceURI === NS.ds && (node as Element).localName === localName) found.push(node as Element);
+    }
+    if (found.length !== 1) throw new Error(`the ${parent.localName} holds ${found.length} ${localName} elements, not one`);
+    return found[0]!;
+  };
+  const signedInfo = only(signature, 'SignedInfo');
+  const value = only(signature, 'SignatureValue').firstChild;
+  if (value?.nodeType !== 3) throw new Error('the SignatureValue holds no text');
+  const internals = internalsOf(sig);
+  internals.signatureNode = signature;
+  internals.signatureXml = signature.toString();
+  sig.canonicalizationAlgorithm = only(signedInfo, 'CanonicalizationMethod').getAttribute('Algorithm') ?? undefined;
+  sig.signatureAlgorithm = only(signedInfo, 'SignatureMethod').getAttribute('Algorithm') ?? undefined;
+  // As loadSignature reads it: the first text node, line breaks removed.
+  internals.signatureValue = (value as unknown as { data: string }).data.replace(/\r?\n/g, '');
+  internals.keyInfo = only(signature, 'KeyInfo');
 }
 
 /** What signInPlace signs and how: exclusive C14N throughout, one transform per reference. */

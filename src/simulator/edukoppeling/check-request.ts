@@ -19,7 +19,7 @@ import {
   type Operation,
   type StatusRequest,
 } from '../../feed/edukoppeling/contract.js';
-import { canonicalSignedInfo, indexedReferences, internalsOf } from '../../feed/edukoppeling/xml-crypto-parts.js';
+import { canonicalSignedInfo, indexedReferences, internalsOf, loadSignatureFromChildren } from '../../feed/edukoppeling/xml-crypto-parts.js';
 import { violation } from './faults.js';
 import { ALG, NS, OIN, TOKEN, UUID, allElements, childrenNamed, isIn, oinOfAnonymous, parseXml, pemOfDer, trimmedText, utcDateTime, wsuId } from './wire.js';
 
@@ -436,7 +436,8 @@ export function checkSignatureVerifies(text: string, signature: Element, certifi
   internalsOf(verifier).getCanonSignedInfoXml = () => canonicalSignedInfo(verifier, signature);
   let valid = false;
   try {
-    verifier.loadSignature(signature as unknown as Parameters<SignedXml["loadSignature"]>[0]);
+    // Its parts from the Signature's children, not by XPath (xml-crypto-parts.ts).
+    loadSignatureFromChildren(verifier, signature);
     valid = verifier.checkSignature(text);
   } catch (error) {
     violation('EK0031', 'checkSignatureVerifies', (error as Error).message.slice(0, 160));

@@ -105,6 +105,21 @@ describe('verifying a DUO response', () => {
     refused(forged, /signature is invalid/);
   });
 
+  it('reads the SignatureValue from the Signature itself: line breaks in it are allowed, a second one or a decoy elsewhere is refused', () => {
+    const text = response();
+    const value = /<((?:[\w-]+:)?)SignatureValue>([^<]+)</.exec(text)!;
+    const [prefix, signatureValue] = [value[1]!, value[2]!];
+    // Base64 wrapped at 64 characters, as some signers write it.
+    const wrapped = text.replace(signatureValue, signatureValue.replace(/(.{64})/g, '$1\r\n'));
+    expect(wrapped).not.toBe(text);
+    expect(() => verifyResponse(wrapped, expectations())).not.toThrow();
+    const second = text.replace(`</${prefix}SignatureValue>`, `</${prefix}SignatureValue><${prefix}SignatureValue>${signatureValue}</${prefix}SignatureValue>`);
+    refused(second, /SignatureValue/);
+    // A SignatureValue outside XML-DSig's namespace, before the real one, is not the signature's.
+    const decoy = text.replace(`<${prefix}SignatureValue>`, `<x:SignatureValue xmlns:x="urn:decoy">AAAA</x:SignatureValue><${prefix}SignatureValue>`);
+    expect(() => verifyResponse(decoy, expectations())).not.toThrow();
+  });
+
   it('refuses a reference to an Id that no element carries any more', () => {
     // The Body's Id renamed: the signature names an element the message no longer holds.
     const text = response();
