@@ -147,13 +147,13 @@ interface DaemonRun {
 }
 
 /**
- * `verzuim-relay run`, the daemon as an administrator runs it, on a schedule of every two seconds, until
+ * `verzuim-relay run`, the daemon as an administrator runs it, on a schedule of every second, until
  * it has finished `count` cycles; then SIGTERM, as the container runtime stops it. Its first cycle runs at
  * start in a fresh process, like `once`; the ones after it are the cycles the daemon runs all day.
  */
 async function daemon(configFile: string, count: number): Promise<DaemonRun> {
   const scheduled = configFile.replace(/\.yaml$/, '.daemon.yaml');
-  writeFileSync(scheduled, `${readFileSync(configFile, 'utf8')}\nschedule:\n  cron: "*/2 * * * * *"\n`);
+  writeFileSync(scheduled, `${readFileSync(configFile, 'utf8')}\nschedule:\n  cron: "* * * * * *"\n`);
   const run: DaemonRun = { cycles: [], peakRss: 0 };
   let startedAt = 0;
   let enough: () => void = () => undefined;
@@ -197,8 +197,11 @@ function profiling(name: string): string[] {
 
 /** The page ceiling's sample: enough pages for a steady rate, all of them for the default 5,000 meldingen. */
 const CEILING_PAGES = 40;
-/** Idle cycles of the running daemon after its start-up cycle, every two seconds: the median is reported. */
-const DAEMON_IDLE_CYCLES = 5;
+/**
+ * Idle cycles of the running daemon after its start-up cycle, one a second: the median is reported. Ten,
+ * because one idle cycle is a few tens of milliseconds that a busy moment of the machine can double.
+ */
+const DAEMON_IDLE_CYCLES = 10;
 
 const mb = (bytes: number) => bytes / 2 ** 20;
 const f = (n: number, digits = 0) => n.toFixed(digits);
