@@ -19,7 +19,7 @@ import {
   type Operation,
   type StatusRequest,
 } from '../../feed/edukoppeling/contract.js';
-import { canonicalSignedInfo, indexedReferences, internalsOf, loadSignatureFromChildren } from '../../feed/edukoppeling/xml-crypto-parts.js';
+import { canonicalSignedInfo, indexedReferences, internalsOf, loadSignatureFromChildren, PARSED_BY_CALLER } from '../../feed/edukoppeling/xml-crypto-parts.js';
 import { violation } from './faults.js';
 import { ALG, NS, OIN, TOKEN, UUID, allElements, childrenNamed, isIn, oinOfAnonymous, parseXml, pemOfDer, trimmedText, utcDateTime, wsuId } from './wire.js';
 
@@ -85,7 +85,7 @@ export function checkRequest(raw: RawRequest, x: CheckContext): CheckedRequest {
   checkIds(doc);
   checkSignedParts(doc, security.signature, [addressing.to, addressing.actionEl, addressing.messageIdEl, addressing.fromEl, body, security.timestamp]);
   checkKeyInfo(security.signature, security.token);
-  const signedReferences = checkSignatureVerifies(text, security.signature, certificate);
+  const signedReferences = checkSignatureVerifies(doc, security.signature, certificate);
   // From here on the Body is read from what xml-crypto verified, never from the document it came in.
   const signedBody = signedBodyOf(signedReferences, wsuId(body)!);
   const requestEl = checkBodyChild(signedBody, addressing.operation, x.contract);
@@ -425,20 +425,21 @@ export function checkKeyInfo(signature: Element, token: Element): void {
 }
 
 /** The verified canonical XML of each signed part, in Reference order. */
-export function checkSignatureVerifies(text: string, signature: Element, certificate: Buffer): string[] {
+export function checkSignatureVerifies(doc: Document, signature: Element, certificate: Buffer): string[] {
   // xml-crypto does not follow a SecurityTokenReference: the certificate is handed over, KeyInfo is never read.
   const verifier = new SignedXml({ publicCert: pemOfDer(certificate), idMode: 'wssecurity', getCertFromKeyInfo: () => null });
   verifier.SignatureAlgorithms[ALG.rsaSha256] = Pkcs1v15Sha256;
   // The relay's lookup of each reference by its Id and of the SignedInfo's namespaces, instead of
   // xml-crypto's XPath scans of the whole request (tens of milliseconds a request, every cycle of an
-  // idle relay); checkIds() above has refused a repeated Id, which that lookup relies on.
-  const release = indexedReferences(verifier);
+  // idle relay), in the parse whose structure was checked above rather than a second one;
+  // checkIds() above has refused a repeated Id, which that lookup relies on.
+  const release = indexedReferences(verifier, doc);
   internalsOf(verifier).getCanonSignedInfoXml = () => canonicalSignedInfo(verifier, signature);
   let valid = false;
   try {
     // Its parts from the Signature's children, not by XPath (xml-crypto-parts.ts).
     loadSignatureFromChildren(verifier, signature);
-    valid = verifier.checkSignature(text);
+    valid = verifier.checkSignature(PARSED_BY_CALLER);
   } catch (error) {
     violation('EK0031', 'checkSignatureVerifies', (error as Error).message.slice(0, 160));
   } finally {
