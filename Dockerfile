@@ -22,12 +22,12 @@ LABEL org.opencontainers.image.title="verzuim-relay" \
       nl.verzuim-relay.stop-timeout-seconds="90"
 # MALLOC_MMAP_THRESHOLD_: glibc serves blocks of 128 KB and more by mmap and returns them when freed,
 # instead of raising that threshold and keeping large blocks in its heap. MALLOC_TRIM_THRESHOLD_: and keeps
-# up to 16 MB free at the top of its heap instead of giving back every 128 KB and taking it again at the
+# up to 4 MB free at the top of its heap instead of giving back every 128 KB and taking it again at the
 # next commit (src/app/node-flags.ts).
 ENV NODE_ENV=production \
     VERZUIM_RELAY_CONFIG=/config/verzuim-relay.yaml \
     MALLOC_MMAP_THRESHOLD_=131072 \
-    MALLOC_TRIM_THRESHOLD_=16777216
+    MALLOC_TRIM_THRESHOLD_=4194304
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=16777216 node --optimize-for-size --no-concurrent-recompilation
+#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=4194304 node --optimize-for-size --no-concurrent-recompilation
 /**
  * verzuim-relay <command> [--config PATH]: the one entry point. Expected
  * failures end with a one-line (or one-line-per-problem) message on standard

@@ -22,9 +22,10 @@ export const RELAY_NODE_FLAGS = ['--optimize-for-size', '--no-concurrent-recompi
  * MALLOC_TRIM_THRESHOLD_: fixing the mmap threshold also stops glibc raising its trim threshold with it, so
  * the heap was given back to the kernel (brk) whenever 128 KB at its top were free, and taken again at the
  * next allocation. SQLite's page cache frees the pages a page's transaction dirtied (some megabytes) at each
- * commit: a REST `once` storing 6,416 mutations made some 7,600 brk calls instead of 400, each shrink a TLB
- * flush across both vCPUs, and page faults on the way back; the kernel time of storing a page tripled. With
- * 16 MB of free heap kept before trimming, fetch + store took 40 % less CPU and the peak RSS did not move
- * (the heap only keeps what it already held at its peak; docs/performance.md).
+ * commit: storing the 6,416 mutations of the bench's REST feed made some 7,600 brk calls instead of 400,
+ * each shrink a TLB flush across both vCPUs, and page faults on the way back; the kernel time of storing a
+ * page tripled. Keeping up to 4 MB free before trimming brings the calls back under 200 and fetch + store
+ * to about half the CPU; the heap keeps a little more at the peak (3–5 MiB on the bench's peak RSS; 16 MB
+ * cost 6–8 MiB for no more speed). docs/performance.md has the figures.
  */
-export const RELAY_ENV = { MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '16777216' } as const;
+export const RELAY_ENV = { MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '4194304' } as const;
