@@ -25,7 +25,7 @@ export const RELAY_NODE_FLAGS = ['--optimize-for-size', '--no-concurrent-recompi
  * commit: storing the 6,416 mutations of the bench's REST feed made some 7,600 brk calls instead of 400,
  * each shrink a TLB flush across both vCPUs, and page faults on the way back; the kernel time of storing a
  * page tripled. Keeping up to 4 MB free before trimming brings the calls back under 200 and fetch + store
- * to about half the CPU; the heap keeps a little more at the peak (3–5 MiB on the bench's peak RSS; 16 MB
- * cost 6–8 MiB for no more speed). docs/performance.md has the figures.
+ * to about half the CPU; the heap keeps a little more at the peak (2–5 MiB on the bench's peak RSS; 16 MB
+ * cost 5–8 MiB for no more speed). docs/performance.md has the figures.
  */
 export const RELAY_ENV = { MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '4194304' } as const;
