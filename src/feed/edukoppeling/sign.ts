@@ -8,6 +8,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { DOMParser, type Element } from '@xmldom/xmldom';
+import { childElements } from './contract.js';
 import type { RequestEnvelope, SignedPart } from './envelope.js';
 import { ALG, NS, REQUEST_ADDRESSING, TOKEN } from './wire.js';
 import { serializeSigned, signInPlace } from './xml-crypto-parts.js';
@@ -59,10 +60,7 @@ export function signEnvelope(envelope: RequestEnvelope, key: KeyObject): string 
 
 /** The one child element of `parent` with this namespace and local name. */
 function child(parent: Element, ns: string, localName: string): Element {
-  const found: Element[] = [];
-  for (let node = parent.firstChild; node; node = node.nextSibling) {
-    if (node.nodeType === 1 && node.namespaceURI === ns && (node as Element).localName === localName) found.push(node as Element);
-  }
+  const found = childElements(parent).filter((c) => c.namespaceURI === ns && c.localName === localName);
   if (found.length !== 1) throw new Error(`the request envelope's ${parent.localName} has ${found.length} ${localName} elements, not one`);
   return found[0]!;
 }

@@ -11,6 +11,7 @@ import { timingSafeEqual, type KeyLike } from 'node:crypto';
 import { DOMParser, type Document, type Element } from '@xmldom/xmldom';
 import { SignedXml, type Reference } from 'xml-crypto';
 import { findAncestorNsForElement } from 'xml-crypto/lib/utils.js';
+import { childElements, escapeXml } from './contract.js';
 import { ALG, NS } from './wire.js';
 
 /** The parts of xml-crypto's SignedXml (6.3.x) that sign.ts and verify.ts replace or call: private in its types. */
@@ -102,10 +103,7 @@ export function canonicalSignedInfo(sig: SignedXml, signature: Element): string 
  */
 export function loadSignatureFromChildren(sig: SignedXml, signature: Element): void {
   const only = (parent: Element, localName: string): Element => {
-    const found: Element[] = [];
-    for (let node = parent.firstChild; node; node = node.nextSibling) {
-      if (node.nodeType === 1 && node.namespaceURI === NS.ds && (node as Element).localName === localName) found.push(node as Element);
-    }
+    const found = childElements(parent).filter((c) => c.namespaceURI === NS.ds && c.localName === localName);
     if (found.length !== 1) throw new Error(`the ${parent.localName} holds ${found.length} ${localName} elements, not one`);
     return found[0]!;
   };
@@ -164,7 +162,7 @@ export function signInPlace(doc: Document, spec: SignatureSpec): void {
     if (!id) throw new Error(`the element ${element.tagName} to sign has no wsu:Id`);
     const digest = hash.getHash(excC14nInPlace(sig, element));
     return (
-      `<${p}Reference URI="#${escapeAttribute(id)}"><${p}Transforms><${p}Transform Algorithm="${ALG.excC14n}"/></${p}Transforms>` +
+      `<${p}Reference URI="#${escapeXml(id)}"><${p}Transforms><${p}Transform Algorithm="${ALG.excC14n}"/></${p}Transforms>` +
       `<${p}DigestMethod Algorithm="${spec.digestAlgorithm}"/><${p}DigestValue>${digest}</${p}DigestValue></${p}Reference>`
     );
   });
@@ -176,7 +174,7 @@ export function signInPlace(doc: Document, spec: SignatureSpec): void {
   // Parsed inside a wrapper that declares the prefixes in scope where it goes,
   // so the KeyInfo may use them as it would in place (as xml-crypto does).
   const declarations = Object.entries(spec.prefixesInScope ?? {})
-    .map(([prefix, uri]) => ` xmlns:${prefix}="${escapeAttribute(uri)}"`)
+    .map(([prefix, uri]) => ` xmlns:${prefix}="${escapeXml(uri)}"`)
     .join('');
   const wrapper = new DOMParser().parseFromString(`<Wrapper${declarations}>${signatureXml}</Wrapper>`, 'text/xml');
   const signature = wrapper.documentElement!.firstChild as Element;
@@ -192,8 +190,6 @@ export function signInPlace(doc: Document, spec: SignatureSpec): void {
 export function serializeSigned(doc: Document): string {
   return doc.toString().replace(/\r/g, '&#xD;');
 }
-
-const escapeAttribute = (value: string) => value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 
 /**
  * xml-crypto resolves each reference with two XPath scans of the whole
