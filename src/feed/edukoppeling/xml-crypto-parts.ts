@@ -16,11 +16,10 @@ import { findAncestorNsForElement } from 'xml-crypto/lib/utils.js';
 import { childElements, escapeXml } from './contract.js';
 import { ALG, NS } from './wire.js';
 
-/** The parts of xml-crypto's SignedXml (6.3.x) that sign.ts and verify.ts replace or call: private in its types. */
+/** The parts of xml-crypto's SignedXml (6.3.x) that this module replaces, sets or calls: private in its types. */
 export interface SignedXmlInternals {
   findSignatureAlgorithm(name: string): { getSignature(signedInfo: string, key: KeyLike): string };
   validateReference(ref: Reference, doc: Document): string | undefined;
-  calculateReferenceDigest(ref: Reference, node: Element): string;
   getCanonSignedInfoXml(doc: Document): string;
   canonicalize(transforms: Reference['transforms'], node: Element, options: object, flags: { discardComments: boolean }): string;
   findHashAlgorithm(name: string): { getHash(xml: string): string };
