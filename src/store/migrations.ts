@@ -343,4 +343,13 @@ export const MIGRATIONS: Migration[] = [
     // data like the payload, so retention clears it with the payload.
     sql: `ALTER TABLE mutations ADD COLUMN melding_json TEXT;`,
   },
+  {
+    version: 9,
+    name: 'meldingen-to-purge',
+    // Retention looks for closed meldingen not yet purged at the end of every
+    // cycle (store/retention.ts). Without an index that was a scan of every
+    // melding: 21 ms of an idle cycle's 40 with 150,000 meldingen. Partial:
+    // only the rows retention still has to look at.
+    sql: `CREATE INDEX meldingen_to_purge ON meldingen (closed_at) WHERE closed_at IS NOT NULL AND purged_at IS NULL;`,
+  },
 ];

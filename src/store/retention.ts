@@ -25,13 +25,14 @@ export interface QuarantineRetention {
   quarantineDays: number;
 }
 
+/** Closed before the cutoff and not purged yet: through the partial index meldingen_to_purge (migration 9), as every cycle asks. */
+export const EXPIRED_MELDINGEN = `SELECT gemeentecode, meldingsnummer FROM meldingen WHERE closed_at IS NOT NULL AND closed_at < ? AND purged_at IS NULL`;
+
 export function purgeExpired(db: Db, retentionDays: number, now: Date, quarantine?: QuarantineRetention): PurgeResult {
   const cutoff = new Date(now.getTime() - retentionDays * 86_400_000).toISOString();
   db.pragma('secure_delete = ON');
   const result = db.transaction((): PurgeResult => {
-    const nummers = db
-      .prepare(`SELECT gemeentecode, meldingsnummer FROM meldingen WHERE closed_at IS NOT NULL AND closed_at < ? AND purged_at IS NULL`)
-      .all(cutoff) as { gemeentecode: string; meldingsnummer: string }[];
+    const nummers = db.prepare(EXPIRED_MELDINGEN).all(cutoff) as { gemeentecode: string; meldingsnummer: string }[];
     let mutations = 0;
     // Per gemeente: the same meldingsnummer may still be open in the feed of the gemeente a pupil moved to.
     // The copy of the feed's reading (melding_json) is the same personal data as the payload: both go.

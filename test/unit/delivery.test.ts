@@ -18,6 +18,7 @@ import { silentLogger } from '../../src/observability/log.js';
 import { createSmtpSender, type MailSender, type SendError } from '../../src/mail/smtp.js';
 import { MeldingGenerator } from '../../src/simulator/generate.js';
 import { Store } from '../../src/store/store.js';
+import { SCHEMA_VERSION } from '../../src/store/database.js';
 import { purgeExpired } from '../../src/store/retention.js';
 import type { Verzuimmelding } from '../../src/domain/melding.js';
 import { testConfig } from '../support/config.js';
@@ -247,7 +248,7 @@ describe('ingest', () => {
     const payload = r.store.db.prepare('SELECT payload FROM mutations').pluck().get();
     r.store.close();
     const store = (r.store = Store.open(r.config.storage.path, GEMEENTECODE, () => r.clock.now));
-    expect(store.db.prepare('SELECT MAX(version) FROM schema_migrations').pluck().get()).toBe(8);
+    expect(store.db.prepare('SELECT MAX(version) FROM schema_migrations').pluck().get()).toBe(SCHEMA_VERSION);
     expect(store.db.prepare('SELECT payload, melding_json FROM mutations').get()).toEqual({ payload, melding_json: null });
 
     const deliver = () => deliverDue({ store, config: r.config, sender: r.sender, log: silentLogger, now: () => r.clock.now, random: () => 0.5, cycleId: null });

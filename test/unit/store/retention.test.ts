@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Verzuimmelding } from '../../../src/domain/melding.js';
 import { storedCopy } from '../../../src/feed/contract.js';
 import { MeldingGenerator } from '../../../src/simulator/generate.js';
-import { purgeExpired } from '../../../src/store/retention.js';
+import { EXPIRED_MELDINGEN, purgeExpired } from '../../../src/store/retention.js';
 import { Store } from '../../../src/store/store.js';
 
 const DAY = 86_400_000;
@@ -110,5 +110,11 @@ describe('retention purge', () => {
       ['0344', true],
       ['0363', false],
     ]);
+  });
+
+  it('finds the meldingen to purge through its index, not by reading every melding (it runs every cycle)', () => {
+    const { store: s } = openStore();
+    const plan = s.db.prepare(`EXPLAIN QUERY PLAN ${EXPIRED_MELDINGEN}`).all(LATER.toISOString()) as { detail: string }[];
+    expect(plan.map((row) => row.detail).join('; ')).toMatch(/USING INDEX meldingen_to_purge/);
   });
 });
