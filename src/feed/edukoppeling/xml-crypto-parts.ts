@@ -280,7 +280,7 @@ function sameDigest(computed: string, stated: unknown): boolean {
 }
 
 /** Every element by the value of each of its attributes named Id (any namespace, not xmlns), in document order. */
-function idIndex(doc: Document): Map<string, Element[]> {
+export function idIndex(doc: Document): Map<string, Element[]> {
   const byId = new Map<string, Element[]>();
   const stack: Element[] = doc.documentElement ? [doc.documentElement] : [];
   while (stack.length > 0) {

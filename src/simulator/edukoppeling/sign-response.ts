@@ -12,9 +12,9 @@
  */
 import { randomUUID, X509Certificate, type KeyLike } from 'node:crypto';
 import { XMLSerializer, type Element } from '@xmldom/xmldom';
-import { serializeSigned, signInPlace } from '../../feed/edukoppeling/xml-crypto-parts.js';
+import { idIndex, serializeSigned, signInPlace } from '../../feed/edukoppeling/xml-crypto-parts.js';
 import { childElements, escapeXml, textOf, type Contract } from '../../feed/edukoppeling/contract.js';
-import { ALG, ANONYMOUS, NS, TOKEN, derOfPem, isIn, parseXml } from './wire.js';
+import { ALG, ANONYMOUS, NS, TOKEN, childrenNamed, derOfPem, isIn, parseXml } from './wire.js';
 
 /** A certificate (PEM, leaf first) and its private key that sign responses. */
 export interface ResponseSigner {
@@ -130,37 +130,29 @@ interface SignOptions {
 
 /**
  * Appends a ds:Signature to wsse:Security over the given wsu:Ids, with KeyInfo
- * pointing at the token. Each Id names one element, found in one walk of the
+ * pointing at the token. Each Id names one element, found through idIndex (one walk of the
  * document (xml-crypto's XPath search of every attribute, once per reference,
  * took most of the time of signing a page of 500); xml-crypto-parts.ts
  * signInPlace writes the signature as xml-crypto's computeSignature does.
  */
 export function signWsSecurity(xml: string, options: SignOptions): string {
   const doc = parseXml(xml);
-  const byId = new Map<string, Element[]>();
-  let security: Element | undefined;
-  const stack: Element[] = doc.documentElement ? [doc.documentElement] : [];
-  while (stack.length > 0) {
-    const el = stack.pop()!;
-    const id = el.getAttributeNS(NS.wsu, 'Id');
-    if (id) byId.set(id, [...(byId.get(id) ?? []), el]);
-    if (!security && isIn(el, NS.wsse, 'Security')) security = el;
-    for (let child = el.lastChild; child; child = child.previousSibling) if (child.nodeType === 1) stack.push(child as Element);
-  }
-  if (!security) throw new Error('the response has no wsse:Security to sign in');
+  const header = childrenNamed(doc.documentElement!, NS.soap, 'Header')[0];
+  const security = header && childrenNamed(header, NS.wsse, 'Security')[0];
+  if (!security) throw new Error('the response has no wsse:Security in its Header to sign in');
+  const byId = idIndex(doc);
   const references = options.references.map((id) => {
     const found = byId.get(id) ?? [];
     if (found.length !== 1) throw new Error(`${found.length} elements carry the wsu:Id ${id}, not one`);
     return found[0]!;
   });
-  const place = security;
   signInPlace(doc, {
     references,
     digestAlgorithm: options.digest,
     signatureAlgorithm: ALG.rsaSha256,
     key: options.key,
     keyInfoContent: `<wsse:SecurityTokenReference xmlns:wsse="${NS.wsse}"><wsse:Reference URI="#${options.tokenId}" ValueType="${TOKEN.x509v3}"/></wsse:SecurityTokenReference>`,
-    place: (signature) => place.appendChild(signature),
+    place: (signature) => security.appendChild(signature),
   });
   return serializeSigned(doc);
 }
