@@ -10,7 +10,7 @@
  * cycle ends with nothing stored and the cursor where it was.
  */
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
-import { XMLSerializer, type Element } from '@xmldom/xmldom';
+import type { Element } from '@xmldom/xmldom';
 import type { Logger } from '../../observability/log.js';
 import { collectGarbage, LARGE_PAGE_ITEMS } from './heap.js';
 import { RodError, tooManyItems } from '../errors.js';
@@ -36,6 +36,7 @@ import { businessRefusal, faultError, parseFault, type FaultContext } from './fa
 import { pkcs1SigningKey } from '../../certs/signing-key.js';
 import { signEnvelope } from './sign.js';
 import { verifyResponse } from './verify.js';
+import { exclusiveCanonicalXml } from './xml-crypto-parts.js';
 
 export interface EdukoppelingSettings {
   /** rod.edukoppeling.to: DUO's logical address; `?oin=<duoOin>` is added. */
@@ -106,8 +107,8 @@ export class EdukoppelingTransport implements RodTransport {
   /** opvragen_verzuimmutaties after `vanaf` (exclusive): each verified verzuimmelding element is one item. */
   async fetchPage(vanaf: number, limit: number, options: FetchOptions = {}): Promise<FeedPage> {
     const page = await this.fetchVerifiedPage(vanaf, limit, options);
-    // The canonical Body's DOM is garbage now that the items are text: collected
-    // before the page is stored and the next one verified (heap.ts).
+    // The page's DOM is garbage now that the items are text: collected before
+    // the page is stored and the next one parsed (heap.ts).
     if (page.items.length >= LARGE_PAGE_ITEMS) collectGarbage();
     return page;
   }
@@ -123,10 +124,9 @@ export class EdukoppelingTransport implements RodTransport {
       throw new RodError('invalid-response', `ROD sent volgnummerTot ${body.volgnummerTot} below vanaf ${vanaf}; request ${messageId}`);
     }
     if (body.meldingen.length > limit) throw tooManyItems(body.meldingen.length, limit, 'maximumAantal', messageId);
-    const serializer = new XMLSerializer();
     return {
-      // The element as verified (from the signed canonical Body), with its namespace declared, for the store.
-      items: body.meldingen.map((el: Element) => ({ value: meldingFromXml(el), raw: serializer.serializeToString(el) })),
+      // The element as it was signed: its exclusive canonical XML, the namespace it uses declared on it, for the store.
+      items: body.meldingen.map((el: Element) => ({ value: meldingFromXml(el), raw: exclusiveCanonicalXml(el) })),
       volgnummerTot: body.volgnummerTot,
       // meerMutaties is optional in the schema: absent means this page is the last.
       meer: body.meerMutaties === true,

@@ -2,15 +2,14 @@
  * Full garbage collections between the stages of verifying a large page.
  *
  * A page of 500 meldingen is about 820 KB of XML and about 20 MB as an
- * xmldom DOM, and verifying it builds three such DOMs one after the other:
- * our parse (its Body content dropped once checked), xml-crypto's parse
- * (unreferenced once it has judged the signature) and the parse of the
- * canonical Body that is then read. Each is garbage before the next is built,
- * but V8 collects it only after the next one has grown the heap beside it:
- * that overlap, page after page, was the relay's peak RSS over Edukoppeling.
- * A full collection at each hand-over costs some milliseconds against the
- * second or two a large page takes, and keeps one DOM alive at a time.
- * Small messages (a status report, an idle cycle's empty page) skip it.
+ * xmldom DOM. The relay parses a page once (verify.ts), reads its items out
+ * as text, and the DOM is then garbage; V8 would collect it only after the
+ * next page's DOM had grown the heap beside it, and that overlap, page after
+ * page, was the relay's peak RSS over Edukoppeling (when a page was parsed
+ * three times, at each hand-over). A full collection once the items are read
+ * costs some milliseconds against the second a large page takes, and keeps
+ * one DOM alive at a time. Small messages (a status report, an idle cycle's
+ * empty page) skip it.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';

@@ -10,13 +10,18 @@
  * does xml-crypto check the signature with that certificate, with its
  * algorithm tables cut down to exc-c14n, RSA-SHA256 and SHA-256.
  *
- * What is used afterwards comes only from the references xml-crypto
- * verified: each one's canonical XML (what was digested) is parsed on its
- * own, and the Body, RelatesTo, Action and Timestamp are read from there —
+ * What is used afterwards is what xml-crypto verified: the elements its
+ * references resolved to, in the one parse whose structure and Ids were
+ * checked (xml-crypto is handed that parse, not the text to parse again), and
+ * the Body, RelatesTo, Action and Timestamp are read from those elements —
  * never found by searching the document, which is what signature wrapping
  * exploits. The position of every signed part in the envelope is checked
  * too, so that a signed Body moved aside for a forged one is refused, not
- * merely ignored.
+ * merely ignored. One parse also means no two parsers that could read the
+ * same bytes differently (the class of attack behind several SAML bypasses).
+ * Exclusive C14N, the only transform allowed, digests an element's content
+ * without comments; what is read skips comments as well (contract.ts textOf
+ * and childElements), and a melding is stored as its canonical XML.
  */
 import { X509Certificate } from 'node:crypto';
 import { DOMParser, onWarningStopParsing, type Document, type Element } from '@xmldom/xmldom';
@@ -28,8 +33,7 @@ import { RodError } from '../errors.js';
 import { childElements, textOf } from './contract.js';
 import { pkcs1VerifyingKey } from '../../certs/signing-key.js';
 import { ALG, NS, RESPONSE_ADDRESSING, TOKEN } from './wire.js';
-import { canonicalSignedInfo, indexedReferences, internalsOf, loadSignatureFromChildren } from './xml-crypto-parts.js';
-import { collectGarbage, LARGE_MESSAGE_CHARS } from './heap.js';
+import { canonicalSignedInfo, indexedReferences, internalsOf, loadSignatureFromChildren, PARSED_BY_CALLER } from './xml-crypto-parts.js';
 
 export interface ResponseExpectations {
   /** The request's MessageID exactly as sent. */
@@ -49,7 +53,7 @@ export interface ResponseExpectations {
 }
 
 export interface VerifiedResponse {
-  /** The signed Body, parsed from the canonical XML xml-crypto verified. */
+  /** The signed Body: the element xml-crypto's reference resolved to and verified, in its place in the envelope. */
   body: Element;
   /** The signing certificate, for the log. */
   signer: X509Certificate;
@@ -76,27 +80,17 @@ export function verifyResponse(text: string, expected: ResponseExpectations): Ve
 
   const signer = signingCertificate(signature, security, ids, expected);
   checkSignatureAlgorithms(signature);
-  // This parse's copy of the Body's content has served (the element counts, the
-  // Id walk); what is used comes from the canonical XML below. Dropping it now
-  // keeps two copies of a page (some 20 MB each for 500 meldingen) from being
-  // alive while xml-crypto parses the message again. The Body element itself
-  // stays, for the check of where the signed Body is.
-  const body = childElements(envelope)[1]!;
-  while (body.firstChild) body.removeChild(body.firstChild);
-  const large = text.length >= LARGE_MESSAGE_CHARS;
-  if (large) collectGarbage();
-  const signedParts = checkSignature(text, signature, signer, ids, large);
+  const signed = checkSignature(doc, signature, signer, ids);
 
   // Every required part signed, each where it belongs.
   const parents: Record<'Envelope' | 'Header' | 'Security', Element> = { Envelope: envelope, Header: header, Security: security };
   const byPart = new Map<Part, Element>();
-  for (const { canonical, inDocument } of signedParts) {
-    const where = PART_OF[key(canonical)];
+  for (const element of signed) {
+    const where = PART_OF[key(element)];
     if (!where) continue;
-    if (key(inDocument) !== key(canonical)) throw refuse('a signed reference resolves to a different element than was digested');
-    if (inDocument.parentNode !== parents[where.parent]) throw refuse(`the signed ${where.part} is not in its place in the envelope (signature wrapping)`);
+    if (element.parentNode !== parents[where.parent]) throw refuse(`the signed ${where.part} is not in its place in the envelope (signature wrapping)`);
     if (byPart.has(where.part)) throw refuse(`${where.part} is signed twice`);
-    byPart.set(where.part, canonical);
+    byPart.set(where.part, element);
   }
   const missing = REQUIRED_PARTS.filter((p) => !byPart.has(p));
   if (missing.length > 0) throw refuse(`the signature does not cover ${missing.join(', ')}`);
@@ -235,11 +229,12 @@ function checkSignatureAlgorithms(signature: Element): void {
 }
 
 /**
- * xml-crypto's check with the judged certificate only. Returns, per verified
- * reference, the element parsed from its canonical (digested) XML and the
- * element the reference resolved to in the message.
+ * xml-crypto's check with the judged certificate only, over `doc`: the
+ * references are resolved and canonicalised in this parse (indexedReferences
+ * with the caller's parse), so xml-crypto parses only a placeholder. Returns
+ * the element each verified reference resolved to, in Reference order.
  */
-function checkSignature(text: string, signature: Element, signer: X509Certificate, ids: Map<string, Element>, large: boolean): { canonical: Element; inDocument: Element }[] {
+function checkSignature(doc: Document, signature: Element, signer: X509Certificate, ids: Map<string, Element>): Element[] {
   const sig = new SignedXml({
     publicCert: pkcs1VerifyingKey(signer),
     // Never a key from the message itself: the certificate above was judged, KeyInfo's contents are not trusted.
@@ -250,20 +245,17 @@ function checkSignature(text: string, signature: Element, signer: X509Certificat
   sig.CanonicalizationAlgorithms = pick(sig.CanonicalizationAlgorithms, [ALG.excC14n]);
   sig.HashAlgorithms = pick(sig.HashAlgorithms, [ALG.sha256]);
   sig.SignatureAlgorithms = pick(sig.SignatureAlgorithms, [ALG.rsaSha256]);
-  const release = indexedReferences(sig);
+  const release = indexedReferences(sig, doc);
   signedInfoInScope(sig, signature);
   let valid = false;
   try {
     // Its parts from the Signature's children, not by XPath (xml-crypto-parts.ts).
     loadSignatureFromChildren(sig, signature);
-    valid = sig.checkSignature(text);
+    valid = sig.checkSignature(PARSED_BY_CALLER);
   } catch (err) {
     throw refuse(`the signature is invalid (${clip((err as Error).message)})`);
   } finally {
-    // xml-crypto's own parse of the page is no longer needed once it has judged it,
-    // and is collected before the canonical Body is parsed (heap.ts).
     release();
-    if (large) collectGarbage();
   }
   if (!valid) {
     const failed = sig.getReferences().find((r) => r.validationError)?.validationError?.message;
@@ -274,13 +266,12 @@ function checkSignature(text: string, signature: Element, signer: X509Certificat
   return sig.getReferences().map((ref) => {
     if (ref.signedReference === undefined || ref.digestAlgorithm !== ALG.sha256) throw refuse(`reference ${clip(ref.uri)} was not verified`);
     if (!ref.uri.startsWith('#')) throw refuse(`reference ${clip(ref.uri)} is not a same-document Id reference`);
-    const inDocument = ids.get(ref.uri.slice(1));
-    if (!inDocument) throw refuse(`reference ${clip(ref.uri)} resolves to no element`);
-    const canonical = parseStrict(ref.signedReference, `the signed part ${ref.uri}`).documentElement!;
-    return { canonical, inDocument };
+    // The one element with this Id (uniqueIds refused a repeat under any of Id, ID, id): the one digested.
+    const element = ids.get(ref.uri.slice(1));
+    if (!element) throw refuse(`reference ${clip(ref.uri)} resolves to no element`);
+    return element;
   });
 }
-
 
 /**
  * xml-crypto canonicalises the SignedInfo of the signature it loaded (ours)

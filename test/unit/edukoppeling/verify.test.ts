@@ -4,15 +4,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { XMLSerializer } from '@xmldom/xmldom';
 import { describe, expect, inject, it } from 'vitest';
 import { childElements, contractNamed, meldingFromXml, readResponseBody } from '../../../src/feed/edukoppeling/contract.js';
 import { pkcs1SigningKey } from '../../../src/certs/signing-key.js';
 import { verifyResponse, type ResponseExpectations } from '../../../src/feed/edukoppeling/verify.js';
 import { NS } from '../../../src/feed/edukoppeling/wire.js';
+import { exclusiveCanonicalXml } from '../../../src/feed/edukoppeling/xml-crypto-parts.js';
 import { storedItem, validateItem } from '../../../src/feed/contract.js';
 import { RodError } from '../../../src/feed/errors.js';
-import { duoResponse, MELDING, type DuoResponseOptions } from '../../support/edukoppeling-response.js';
+import { duoResponse, fetchPayload, MELDING, type DuoResponseOptions } from '../../support/edukoppeling-response.js';
 
 const g4 = inject('pkiG4');
 const foreign = inject('pkiForeign');
@@ -65,12 +65,32 @@ describe('verifying a DUO response', () => {
     const read = readResponseBody(element!, contractNamed());
     expect(read).toMatchObject({ requestGoedgekeurd: true, volgnummerTot: 88120, meerMutaties: false });
     expect(read.meldingen).toHaveLength(1);
-    const raw = new XMLSerializer().serializeToString(read.meldingen[0]!);
+    const raw = exclusiveCanonicalXml(read.meldingen[0]!);
     // What is stored reads back to the same melding, and it passes the feed contract.
     expect(storedItem(raw).value).toEqual(meldingFromXml(read.meldingen[0]!));
     const checked = validateItem(storedItem(raw).value);
     expect(checked.ok).toBe(true);
     expect(meldingFromXml(read.meldingen[0]!)).toMatchObject({ meldingsnummer: MELDING.meldingsnummer, volgnummer: 88120 });
+  });
+
+  it('reads a signed Body with a comment or CDATA in it as what was digested: comments out, CDATA as text', () => {
+    // Exclusive C14N digests neither comments nor the CDATA markup: both leave the signature valid,
+    // so what is read and stored must not see them either.
+    for (const [altered, street] of [
+      ['Oude<!-- niet ondertekend -->gracht', 'Oudegracht'],
+      ['<![CDATA[Oudegracht & co]]>', 'Oudegracht & co'],
+    ] as const) {
+      const signedWith = (s: string) => response({ payload: fetchPayload([{ ...MELDING, leerling: { ...MELDING.leerling, adres: { ...MELDING.leerling.adres, straatnaam: s } } }]) });
+      const text = street === 'Oudegracht' ? response().replace('Oudegracht', altered) : signedWith(street).replace('Oudegracht &amp; co', altered);
+      expect(text).toContain(altered);
+      const { body } = verifyResponse(text, expectations());
+      const melding = readResponseBody(childElements(body)[0]!, contractNamed()).meldingen[0]!;
+      expect(meldingFromXml(melding)).toMatchObject({ leerling: { adres: { straatnaam: street } } });
+      const raw = exclusiveCanonicalXml(melding);
+      expect(raw).not.toContain('<!--');
+      expect(raw).not.toContain('CDATA');
+      expect(storedItem(raw).value).toEqual(meldingFromXml(melding));
+    }
   });
 
   it('refuses a body altered after signing', () => {
