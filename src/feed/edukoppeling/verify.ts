@@ -75,8 +75,8 @@ const key = (el: Element) => `${el.namespaceURI ?? ''}|${el.localName ?? ''}`;
 
 export function verifyResponse(text: string, expected: ResponseExpectations): VerifiedResponse {
   const doc = parseStrict(text, 'the response');
-  const { envelope, header, security, signature } = envelopeStructure(doc);
-  const ids = uniqueIds(doc);
+  const { counts, ids } = surveyMessage(doc);
+  const { envelope, header, security, signature } = envelopeStructure(doc, counts);
 
   const signer = signingCertificate(signature, security, ids, expected);
   checkSignatureAlgorithms(signature);
@@ -125,15 +125,48 @@ export function parseStrict(text: string, what: string): Document {
   return doc;
 }
 
-function envelopeStructure(doc: Document): { envelope: Element; header: Element; security: Element; signature: Element } {
+/** The elements a message must hold exactly one of, by namespace URI and local name. */
+const UNIQUE_ELEMENTS = [
+  ...['Envelope', 'Header', 'Body'].map((name) => ({ key: `${NS.soap}|${name}`, what: `SOAP ${name} elements` })),
+  { key: `${NS.ds}|Signature`, what: 'signatures' },
+  { key: `${NS.wsse}|Security`, what: 'wsse:Security headers' },
+];
+const UNIQUE_LOCAL_NAMES = new Set(UNIQUE_ELEMENTS.map((u) => u.key.split('|')[1]!));
+
+/**
+ * One walk of the whole message (a page of 500 meldingen is some 20,000
+ * elements): how often each element in UNIQUE_ELEMENTS occurs, and every
+ * Id-like attribute, which must be unique. xml-crypto resolves a reference by
+ * any attribute whose local name is Id, ID or id, so all of those count,
+ * whatever their namespace.
+ */
+function surveyMessage(doc: Document): { counts: Map<string, number>; ids: Map<string, Element> } {
+  const counts = new Map<string, number>();
+  const ids = new Map<string, Element>();
+  const stack: Element[] = [doc.documentElement!];
+  while (stack.length > 0) {
+    const el = stack.pop()!;
+    if (UNIQUE_LOCAL_NAMES.has(el.localName ?? '')) counts.set(key(el), (counts.get(key(el)) ?? 0) + 1);
+    for (let i = 0; i < el.attributes.length; i++) {
+      const attr = el.attributes.item(i)!;
+      const name = attr.localName ?? attr.name;
+      if (name !== 'Id' && name !== 'ID' && name !== 'id') continue;
+      if (ids.has(attr.value)) throw refuse(`the Id ${clip(attr.value)} occurs more than once`);
+      ids.set(attr.value, el);
+    }
+    // Children pushed last first: the walk goes in document order.
+    for (let child = el.lastChild; child; child = child.previousSibling) if (child.nodeType === 1) stack.push(child as Element);
+  }
+  return { counts, ids };
+}
+
+function envelopeStructure(doc: Document, counts: Map<string, number>): { envelope: Element; header: Element; security: Element; signature: Element } {
   const envelope = doc.documentElement!;
   if (key(envelope) !== `${NS.soap}|Envelope`) throw refuse('the root element is not a SOAP 1.1 Envelope');
-  const count = (ns: string, name: string) => doc.getElementsByTagNameNS(ns, name).length;
-  for (const name of ['Envelope', 'Header', 'Body']) {
-    if (count(NS.soap, name) !== 1) throw refuse(`the message holds ${count(NS.soap, name)} SOAP ${name} elements`);
+  for (const { key: k, what } of UNIQUE_ELEMENTS) {
+    const count = counts.get(k) ?? 0;
+    if (count !== 1) throw refuse(`the message holds ${count} ${what}`);
   }
-  if (count(NS.ds, 'Signature') !== 1) throw refuse(`the message holds ${count(NS.ds, 'Signature')} signatures`);
-  if (count(NS.wsse, 'Security') !== 1) throw refuse(`the message holds ${count(NS.wsse, 'Security')} wsse:Security headers`);
   const children = childElements(envelope);
   if (children.length !== 2 || key(children[0]!) !== `${NS.soap}|Header` || key(children[1]!) !== `${NS.soap}|Body`) {
     throw refuse('the Envelope does not hold exactly a Header and a Body');
@@ -144,26 +177,6 @@ function envelopeStructure(doc: Document): { envelope: Element; header: Element;
   const signature = childElements(security).find((c) => key(c) === `${NS.ds}|Signature`);
   if (!signature) throw refuse('the Signature is not in the wsse:Security header');
   return { envelope, header, security, signature };
-}
-
-/**
- * Every Id-like attribute in the message, which must be unique. xml-crypto
- * resolves a reference by any attribute whose local name is Id, ID or id, so
- * all of those count, whatever their namespace.
- */
-function uniqueIds(doc: Document): Map<string, Element> {
-  const ids = new Map<string, Element>();
-  const walk = (el: Element) => {
-    for (let i = 0; i < el.attributes.length; i++) {
-      const attr = el.attributes.item(i)!;
-      if (!['Id', 'ID', 'id'].includes(attr.localName ?? attr.name)) continue;
-      if (ids.has(attr.value)) throw refuse(`the Id ${clip(attr.value)} occurs more than once`);
-      ids.set(attr.value, el);
-    }
-    childElements(el).forEach(walk);
-  };
-  walk(doc.documentElement!);
-  return ids;
 }
 
 /** The BinarySecurityToken the KeyInfo points at, judged before its key is used. */
@@ -266,7 +279,7 @@ function checkSignature(doc: Document, signature: Element, signer: X509Certifica
   return sig.getReferences().map((ref) => {
     if (ref.signedReference === undefined || ref.digestAlgorithm !== ALG.sha256) throw refuse(`reference ${clip(ref.uri)} was not verified`);
     if (!ref.uri.startsWith('#')) throw refuse(`reference ${clip(ref.uri)} is not a same-document Id reference`);
-    // The one element with this Id (uniqueIds refused a repeat under any of Id, ID, id): the one digested.
+    // The one element with this Id (surveyMessage refused a repeat under any of Id, ID, id): the one digested.
     const element = ids.get(ref.uri.slice(1));
     if (!element) throw refuse(`reference ${clip(ref.uri)} resolves to no element`);
     return element;

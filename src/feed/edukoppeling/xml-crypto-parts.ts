@@ -218,7 +218,7 @@ export function serializeSigned(doc: Document): string {
  * Only the name Id: WS-Security names wsu:Id, and the caller must already
  * have refused a document in which any of Id, ID or id repeats a value (the
  * signature-wrapping defence xml-crypto's lookup of all three is for: the
- * relay's uniqueIds(), the simulator's checkIds()), so a reference by another
+ * relay's surveyMessage() in verify.ts, the simulator's checkIds()), so a reference by another
  * name resolves to nothing and fails.
  *
  * The version is pinned; test/unit/edukoppeling covers the wrapping, digest
