@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
+import { RELAY_ENV, RELAY_NODE_FLAGS } from '../../src/app/node-flags.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const DEPLOY = path.join(REPO, 'deploy');
@@ -137,5 +138,20 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/^ARG VERSION=/m);
     expect(dockerfile).toContain('org.opencontainers.image.version="${VERSION}"');
     expect(dockerfile).toMatch(/^STOPSIGNAL SIGTERM$/m);
+  });
+
+  // node-flags.ts is what the bench measures with; the image and the CLI's shebang must start the relay the same way.
+  it("starts node with the relay's flags and environment (src/app/node-flags.ts), as the CLI's shebang does", () => {
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile);
+    expect(entrypoint, 'an ENTRYPOINT in exec form').not.toBeNull();
+    expect(JSON.parse(entrypoint![1]!)).toEqual(['node', ...RELAY_NODE_FLAGS, 'dist/app/cli.js']);
+    const instructions = dockerfile.replace(/\\\n/g, ' ').split('\n');
+    const env = Object.fromEntries(
+      instructions.filter((line) => line.startsWith('ENV ')).flatMap((line) => line.slice(4).trim().split(/\s+/).map((pair) => pair.split('=', 2))),
+    );
+    for (const [name, value] of Object.entries(RELAY_ENV)) expect(env[name], `ENV ${name}`).toBe(value);
+    const shebang = readFileSync(path.join(REPO, 'src/app/cli.ts'), 'utf8').split('\n')[0];
+    const assignments = Object.entries(RELAY_ENV).map(([name, value]) => `${name}=${value}`).join(' ');
+    expect(shebang).toBe(`#!/usr/bin/env -S ${assignments} node ${RELAY_NODE_FLAGS.join(' ')}`);
   });
 });
