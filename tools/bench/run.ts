@@ -7,9 +7,10 @@
  * an SMTP sink (STARTTLS, counts and discards) and the relay itself as
  * `verzuim-relay once`, repeated until its outbox is empty; then the idle cycle, in a
  * fresh `once` and in the running daemon (`verzuim-relay run`). In the same run,
- * the ceilings: every page fetched with the relay's TLS settings and no
- * processing, and the sink's acceptance rate from a plain nodemailer pool
- * with the relay's SMTP settings. Prints a table and, as its last line:
+ * before the relay and again after it, the ceilings (the faster of the two
+ * counts): the pages fetched with the relay's TLS settings and no processing,
+ * and the sink's acceptance rate from a plain nodemailer pool with the
+ * relay's SMTP settings. Prints a table and, as its last line:
  *
  *   bench: n=<N> ingest_per_s=<x> delivery_per_s=<y> ingest_ratio=<a> delivery_ratio=<b> peak_rss_mb=<m> idle_ms=<t> cycles=<c>
  *
@@ -31,7 +32,7 @@ import type { Verzuimmelding } from '../../src/domain/melding.js';
 import { localConfig } from '../demo/local-config.js';
 import { RELAY_ENV, RELAY_NODE_FLAGS } from '../../src/app/node-flags.js';
 import { generateTestPki } from '../testpki/generate.js';
-import { rawPageRate, rawSmtpRate } from './ceilings.js';
+import { rawPageRate, rawSmtpRate, type Rate } from './ceilings.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const cli = path.join(root, 'dist/app/cli.js');
@@ -226,14 +227,17 @@ try {
   writeFileSync(configFile, localConfig({ rodUrl: sim.value.url, smtpPort: sink.value, pageSize, protocol }).replace('timeoutSeconds: 10', 'timeoutSeconds: 120'));
   const { config } = loadConfig(configFile);
 
-  // Ceilings first, while nothing else runs.
-  const pagesCeiling = await rawPageRate(config, CEILING_PAGES);
+  // Ceilings first, while nothing else runs, and again after the relay (below).
   const gemeente = config.gemeenten[0]!;
   const gen = new MeldingGenerator({ seed: 3, gemeentecode: gemeente.municipality.code });
   const melding = { ...gen.nieuweMelding(), volgnummer: 1 } as Verzuimmelding;
   const instance = gemeente.routing.instances.leerplicht!;
   const sample = composeMail({ kind: 'Nieuw', melding, changes: [], instance: { id: 'leerplicht', ...instance }, content: config.mail.content, municipality: gemeente.municipality });
-  const smtpCeiling = await rawSmtpRate(config, { to: instance.email, messageId: '<bench.ceiling@utrecht.example>', ...sample }, Math.min(5000, Math.max(500, meldingen)));
+  const ceilings = async () => ({
+    pages: await rawPageRate(config, CEILING_PAGES),
+    smtp: await rawSmtpRate(config, { to: instance.email, messageId: '<bench.ceiling@utrecht.example>', ...sample }, Math.min(5000, Math.max(500, meldingen))),
+  });
+  const before = await ceilings();
 
   // The relay, as `once`, until its outbox is empty (or a cycle sends nothing).
   const runs: OnceRun[] = [];
@@ -256,6 +260,13 @@ try {
   const idle = await once(configFile);
   const running = await daemon(configFile, 1 + DAEMON_IDLE_CYCLES);
   const steady = running.cycles.slice(1);
+  // A ceiling is what the part can do: of two measurements, the slower one was disturbed (a busy moment of
+  // the machine during a few seconds). Measured before and after the relay, the faster of each counts.
+  const after = await ceilings();
+  const faster = <T extends Rate>(a: T, b: T): T => (b.perSecond > a.perSecond ? b : a);
+  const pagesCeiling = faster(before.pages, after.pages);
+  const smtpCeiling = faster(before.smtp, after.smtp);
+  const both = (a: Rate, b: Rate) => `faster of ${f(a.perSecond)} before and ${f(b.perSecond)} after the relay`;
 
   const sum = (key: string) => runs.reduce((total, run) => total + (run.counts[key] ?? 0), 0);
   const fetched = sum('fetched');
@@ -274,8 +285,8 @@ try {
 
   const rows: [string, string, string][] = [
     ['simulator start', `${f(simulatorStart, 1)} s`, `${meldingen} meldingen, ${sim.value.mutaties} mutations, ${protocol}`],
-    ['ceiling: pages', `${f(pagesCeiling.perSecond)} mutations/s`, `${pagesCeiling.pages} pages of ${pageSize}${pagesCeiling.pages >= CEILING_PAGES ? ' (the first)' : ''}, raw (same TLS, no processing)`],
-    ['ceiling: SMTP', `${f(smtpCeiling.perSecond)} mails/s`, `${smtpCeiling.count} mails, plain nodemailer pool, ${config.smtp.maxConnections} connections, STARTTLS`],
+    ['ceiling: pages', `${f(pagesCeiling.perSecond)} mutations/s`, `${pagesCeiling.pages} pages of ${pageSize}${pagesCeiling.pages >= CEILING_PAGES ? ' (the first)' : ''}, raw (same TLS, no processing); ${both(before.pages, after.pages)}`],
+    ['ceiling: SMTP', `${f(smtpCeiling.perSecond)} mails/s`, `${smtpCeiling.count} mails, plain nodemailer pool, ${config.smtp.maxConnections} connections, STARTTLS; ${both(before.smtp, after.smtp)}`],
     ['relay: fetch + store', `${f(ingestPerS)} mutations/s`, `${fetched} mutations in ${f(ingestSeconds, 1)} s (ratio ${f(ingestPerS / pagesCeiling.perSecond, 2)})`],
     ['relay: delivery', `${f(deliveryPerS)} mails/s`, `${sent} mails in ${f(deliverySeconds, 1)} s (ratio ${f(deliveryPerS / smtpCeiling.perSecond, 2)})`],
     ['relay: peak RSS', `${f(mb(peak))} MiB`, `per cycle: ${runs.map((r) => f(mb(r.peakRss))).join(', ')}; idle ${f(mb(idle.peakRss))}; daemon ${f(mb(running.peakRss))}`],
