@@ -96,3 +96,24 @@ describe('links written by a school', () => {
     expect(html).toMatch(/<title>[^<]*hxxps\[:\/\/\]evil\[\.\]example/);
   });
 });
+
+describe('the link check', () => {
+  it('finds nothing link-like in text without a dot or "://", which renderHtml therefore does not search', async () => {
+    const { LINKABLE } = await import('../../src/mail/render.js');
+    // Characters every form of LINKABLE is made of, and the ones around it, without '.'.
+    const alphabet = 'abcwWxyzAZ09@:/+-_%~ \n\'"<>';
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    let checked = 0;
+    for (let i = 0; i < 5000; i++) {
+      let text = '';
+      for (let n = next() % 40; n > 0; n--) text += alphabet[next() % alphabet.length];
+      if (text.includes('://')) continue;
+      checked++;
+      expect(text.match(LINKABLE), JSON.stringify(text)).toBeNull();
+    }
+    expect(checked).toBeGreaterThan(4000);
+    // With a dot or a scheme it does find them (the check is not vacuous).
+    for (const linked of ['school.example', 'a@b.nl', 'www.x', 'ftp://x']) expect(linked.match(LINKABLE)).not.toBeNull();
+  });
+});
