@@ -1,5 +1,5 @@
 /**
- * Full garbage collections between the stages of verifying a large page.
+ * A full garbage collection once a large page's items are read.
  *
  * A page of 500 meldingen is about 820 KB of XML and about 20 MB as an
  * xmldom DOM. The relay parses a page once (verify.ts), reads its items out

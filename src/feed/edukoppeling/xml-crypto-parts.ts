@@ -62,16 +62,21 @@ export function canonicalReference(sig: SignedXml, ref: Reference, element: Elem
 function excC14nInPlace(sig: SignedXml, element: Element, ancestorNamespaces = findAncestorNsForElement(element)): string {
   const excC14n = sig.CanonicalizationAlgorithms[ALG.excC14n];
   if (!excC14n) throw new Error('xml-crypto has no exclusive C14N');
-  return new excC14n().process(element, { ancestorNamespaces, defaultNsForPrefix: SignedXml.defaultNsForPrefix }).toString();
+  return exclusiveCanonicalXml(element, ancestorNamespaces, excC14n);
 }
 
 /**
  * An element's exclusive canonical XML (without comments), where it stands:
- * what a reference to it digests, by xml-crypto's class. A verified melding is
- * stored in this form, self-contained (the namespaces it uses declared on it).
+ * what a reference to it digests, by xml-crypto's class (or the one a
+ * SignedXml's table holds for it). A verified melding is stored in this form,
+ * self-contained (the namespaces it uses declared on it).
  */
-export function exclusiveCanonicalXml(element: Element): string {
-  return new ExclusiveCanonicalization().process(element, { ancestorNamespaces: findAncestorNsForElement(element), defaultNsForPrefix: SignedXml.defaultNsForPrefix }).toString();
+export function exclusiveCanonicalXml(
+  element: Element,
+  ancestorNamespaces = findAncestorNsForElement(element),
+  Algorithm: new () => { process(node: Element, options: object): { toString(): string } } = ExclusiveCanonicalization,
+): string {
+  return new Algorithm().process(element, { ancestorNamespaces, defaultNsForPrefix: SignedXml.defaultNsForPrefix }).toString();
 }
 
 /**
