@@ -260,8 +260,8 @@ try {
   const idle = await once(configFile);
   const running = await daemon(configFile, 1 + DAEMON_IDLE_CYCLES);
   const steady = running.cycles.slice(1);
-  // A ceiling is what the part can do: of two measurements, the slower one was disturbed (a busy moment of
-  // the machine during a few seconds). Measured before and after the relay, the faster of each counts.
+  // A ceiling is what the part can do. The first measurement meets the simulator and the sink fresh (the
+  // relay meets them warmed up) and may catch a busy moment of the machine; the faster of the two counts.
   const after = await ceilings();
   const faster = <T extends Rate>(a: T, b: T): T => (b.perSecond > a.perSecond ? b : a);
   const pagesCeiling = faster(before.pages, after.pages);

@@ -130,10 +130,11 @@ interface SignOptions {
 
 /**
  * Appends a ds:Signature to wsse:Security over the given wsu:Ids, with KeyInfo
- * pointing at the token. Each Id names one element, found through idIndex (one walk of the
- * document (xml-crypto's XPath search of every attribute, once per reference,
- * took most of the time of signing a page of 500); xml-crypto-parts.ts
- * signInPlace writes the signature as xml-crypto's computeSignature does.
+ * pointing at the token. Each Id names one element, found through idIndex in
+ * one walk of the document (xml-crypto's XPath search of every attribute, once
+ * per reference, took most of the time of signing a page of 500);
+ * xml-crypto-parts.ts signInPlace writes the signature as xml-crypto's
+ * computeSignature does.
  */
 export function signWsSecurity(xml: string, options: SignOptions): string {
   const doc = parseXml(xml);
