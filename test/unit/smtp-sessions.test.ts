@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { SMTPServer, type SMTPServerSession } from 'smtp-server';
+import { domainToASCII } from 'node:url';
+import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createSmtpSender, MAILS_PER_CONNECTION, type MailSender, type SendError } from '../../src/mail/smtp.js';
 import { testConfig } from '../support/config.js';
@@ -17,6 +18,8 @@ interface Server {
   port: number;
   /** Per mail accepted: the id of the session (connection) it came over. */
   mails: string[];
+  /** MAIL FROM and RCPT TO as they came over the wire. */
+  commands: string[];
   opened: string[];
   closed: string[];
   /** Called at MAIL FROM; returns an error to refuse it, or drops the connection itself. */
@@ -31,7 +34,7 @@ afterEach(async () => {
 });
 
 async function startServer(): Promise<Server> {
-  const state: Server = { port: 0, mails: [], opened: [], closed: [], stop: async () => {} };
+  const state: Server = { port: 0, mails: [], commands: [], opened: [], closed: [], stop: async () => {} };
   const server: SMTPServer = new SMTPServer({
     secure: false,
     key: readFileSync(pki.serverKey),
@@ -39,7 +42,15 @@ async function startServer(): Promise<Server> {
     minVersion: 'TLSv1.2',
     authOptional: true,
     disabledCommands: ['AUTH'],
-    logger: false,
+    // The commands as they came (the session's envelope holds domains decoded from punycode).
+    logger: Object.fromEntries(
+      ['trace', 'debug', 'info', 'warn', 'error', 'fatal'].map((level) => [
+        level,
+        (_meta: unknown, format: string, line: unknown) => {
+          if (format === 'C:' && /^(MAIL|RCPT) /.test(String(line))) state.commands.push(String(line));
+        },
+      ]),
+    ) as unknown as SMTPServerOptions['logger'],
     onConnect(session, callback) {
       state.opened.push(session.id);
       callback();
@@ -158,6 +169,19 @@ describe('SMTP sessions', () => {
     await s.send(mail());
     expect(server.opened).toHaveLength(1);
     expect(server.mails).toEqual([server.opened[0]]);
+  });
+
+  it('gives the server bare addresses in the envelope, an international domain in punycode', async () => {
+    const server = await startServer();
+    const s = sender(server);
+    await s.send({ ...mail(), to: 'Leerplicht <leerplicht@gemeente-súdwest.example>' });
+    await s.send(mail());
+    expect(server.commands).toEqual([
+      'MAIL FROM:<verzuim-relay@utrecht.example>',
+      `RCPT TO:<leerplicht@${domainToASCII('gemeente-súdwest.example')}>`,
+      'MAIL FROM:<verzuim-relay@utrecht.example>',
+      'RCPT TO:<leerplicht@utrecht.example>',
+    ]);
   });
 
   it('closes a connection left idle, and opens a new one for the next mail', async () => {
