@@ -52,6 +52,8 @@ const TRICKY = [
     '<c><![CDATA[]]><x/>   <![CDATA[ a ]]>b&#13;</c><d>a]b</d></r>',
   // Attribute-value normalisation: literal tab and line ends become spaces, references stay.
   '<r y="&#9;t&#10;n&#13;r\ttab\nnl\r\ncrlf" q=\'single "q"\' g="x&gt;y"/>',
+  // Attribute names that are also names of Object.prototype: saxes keeps attributes in an object.
+  '<r __proto__="x" constructor="c" toString="t" a="1"/>',
   // Line ends, as xmldom normalises them (also NEL and LINE SEPARATOR), in text and between elements.
   '<r>\r\n<c>a\rb\r\nc\u2028d\u0085e</c>\r\n  \t</r>',
 ];
