@@ -54,6 +54,10 @@ const TRICKY = [
   '<r y="&#9;t&#10;n&#13;r\ttab\nnl\r\ncrlf" q=\'single "q"\' g="x&gt;y"/>',
   // Attribute names that are also names of Object.prototype: saxes keeps attributes in an object.
   '<r __proto__="x" constructor="c" toString="t" a="1"/>',
+  // Control characters XML 1.0 forbids, raw in text and attribute values, as xmldom let them through.
+  '<r a="x\x1by\x00"><t>a\x1bb\x00c\x0b\x0c\x7f</t></r>',
+  // Private-use characters, which stand in for control characters while saxes reads, where there are none.
+  '<r a="\uE01B"><!--\uE000--><t>\uE01B\uE000</t></r>',
   // Line ends, as xmldom normalises them (also NEL and LINE SEPARATOR), in text and between elements.
   '<r>\r\n<c>a\rb\r\nc\u2028d\u0085e</c>\r\n  \t</r>',
 ];
@@ -99,6 +103,8 @@ describe('the strict parse of a response (strict-xml.ts)', () => {
     ['a misplaced XML declaration', '<r><?xml version="1.0"?></r>'],
     ['no root element', ''],
     ['an unclosed element', '<r>'],
+    ['a control character in a comment', '<r><!--\x1b--></r>'],
+    ['a control character in a CDATA section', '<r><![CDATA[\x1b]]></r>'],
   ])('refuses %s, as xmldom did', (_, text) => {
     expect(() => xmldom(text)).toThrow();
     expect(() => parseStrictXml(text)).toThrow();
@@ -109,7 +115,9 @@ describe('the strict parse of a response (strict-xml.ts)', () => {
     [']]> in text', '<r>]]></r>'],
     ['an undeclared prefix (xmlns:p="")', '<r xmlns:p=""/>'],
     ['the xml prefix bound elsewhere', '<r xmlns:xml="urn:x"/>'],
-    ['a character XML does not allow', '<r>\u0001</r>'],
+    ['a control character in a name', '<r\x1b/>'],
+    ['a control character beside a private-use character that stands in for one while saxes reads', '<r>\x1b\uE01B</r>'],
+    ['a character XML does not allow', '<r>\uFFFE</r>'],
     ['a reference to a character XML does not allow', '<r>&#0;</r>'],
     ['a bare ampersand', '<r>& </r>'],
     ['a control character by reference in an XML 1.1 document', '<?xml version="1.1"?><r>&#1;</r>'],
