@@ -18,13 +18,14 @@
  * exploits. The position of every signed part in the envelope is checked
  * too, so that a signed Body moved aside for a forged one is refused, not
  * merely ignored. One parse also means no two parsers that could read the
- * same bytes differently (the class of attack behind several SAML bypasses).
+ * same bytes differently (the class of attack behind several SAML bypasses);
+ * it is saxes' reading built into xmldom's DOM (strict-xml.ts).
  * Exclusive C14N, the only transform allowed, digests an element's content
  * without comments; what is read skips comments as well (contract.ts textOf
  * and childElements), and a melding is stored as its canonical XML.
  */
 import { X509Certificate } from 'node:crypto';
-import { DOMParser, onWarningStopParsing, type Document, type Element } from '@xmldom/xmldom';
+import type { Document, Element } from '@xmldom/xmldom';
 import { SignedXml } from 'xml-crypto';
 import { buildChain } from '../../certs/chain.js';
 import { attribute, certFields, commonName, OID, sameCertificate } from '../../certs/x509-fields.js';
@@ -33,6 +34,7 @@ import { RodError } from '../errors.js';
 import { childElements, textOf } from './contract.js';
 import { pkcs1VerifyingKey } from '../../certs/signing-key.js';
 import { ALG, NS, RESPONSE_ADDRESSING, TOKEN } from './wire.js';
+import { parseStrictXml } from './strict-xml.js';
 import { canonicalSignedInfo, indexedReferences, internalsOf, loadSignatureFromChildren, PARSED_BY_CALLER } from './xml-crypto-parts.js';
 
 export interface ResponseExpectations {
@@ -110,17 +112,16 @@ export function verifyResponse(text: string, expected: ResponseExpectations): Ve
   return { body: byPart.get('Body')!, signer };
 }
 
-/** A parse that refuses a DOCTYPE (entities) and anything the parser even warns about. */
+/** A parse that refuses a DOCTYPE (entities) and anything not well-formed (strict-xml.ts). */
 export function parseStrict(text: string, what: string): Document {
   // A DTD could declare entities that expand into the signed content; DUO never sends one.
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw refuse(`${what} contains a DOCTYPE or entity declaration`);
   let doc: Document;
   try {
-    doc = new DOMParser({ onError: onWarningStopParsing }).parseFromString(text, 'text/xml');
+    doc = parseStrictXml(text);
   } catch (err) {
     throw refuse(`${what} is not well-formed XML (${clip((err as Error).message)})`);
   }
-  if (doc.doctype) throw refuse(`${what} contains a DOCTYPE`);
   if (!doc.documentElement) throw refuse(`${what} has no root element`);
   return doc;
 }
