@@ -12,7 +12,7 @@ import { quarantineAlert, queueAlert } from '../mail/alert.js';
 import { domainOf } from '../domain/mail.js';
 import { messageId } from '../mail/message-id.js';
 import { decide } from '../policy/notification-policy.js';
-import { readStoredMutation, storedCopy, validateItem } from './contract.js';
+import { readStoredMutation, storedCopyFor, validateItem } from './contract.js';
 import type { Store } from '../store/store.js';
 import type { FeedItem, FeedPage } from './transport.js';
 
@@ -144,7 +144,7 @@ function processMelding(ctx: IngestContext, m: Verzuimmelding, received: FeedIte
     return 'stale';
   }
 
-  const mutationId = store.meldingen.recordMutation(gemeentecode, m, received.raw, 'processed', decision.row, now, storedCopy(m));
+  const mutationId = store.meldingen.recordMutation(gemeentecode, m, received.raw, 'processed', decision.row, now, storedCopyFor(received, m));
   const knownBy = new Set(previous?.knownBy ?? []);
   const domain = mailDomain(config.smtp.from);
   for (const planned of decision.mails) {
