@@ -170,7 +170,7 @@ export function storedCopy(melding: Verzuimmelding): string {
 }
 
 /**
- * The copy to store beside a received item: none when the item is JSON (the
+ * The copy to store beside a received item's text (`raw`): none when it is JSON (the
  * REST feed). Reading a JSON payload back is one JSON.parse and a validation,
  * all that reading a copy would be, and it reads only the fields this contract
  * knows whatever contract stored it; a copy beside it doubled the row (two
@@ -178,8 +178,8 @@ export function storedCopy(melding: Verzuimmelding): string {
  * four), and so the bytes every page's commit writes to the WAL and its
  * checkpoint to the database (docs/performance.md).
  */
-export function storedCopyFor(received: FeedItem, melding: Verzuimmelding): string | undefined {
-  return isXmlPayload(received.raw) ? storedCopy(melding) : undefined;
+export function storedCopyFor(raw: string, melding: Verzuimmelding): string | undefined {
+  return isXmlPayload(raw) ? storedCopy(melding) : undefined;
 }
 
 /** The melding in a stored copy, or undefined when the copy was made under another contract (or is not one). */
