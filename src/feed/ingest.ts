@@ -146,7 +146,7 @@ function processMelding(ctx: IngestContext, m: Verzuimmelding, received: FeedIte
     return 'stale';
   }
 
-  const mutationId = store.meldingen.recordMutation(gemeentecode, m, received.raw, 'processed', decision.row, now, storedCopyFor(raw, m));
+  const mutationId = store.meldingen.recordMutation(gemeentecode, m, raw, 'processed', decision.row, now, storedCopyFor(raw, m));
   const knownBy = new Set(previous?.knownBy ?? []);
   const domain = mailDomain(config.smtp.from);
   for (const planned of decision.mails) {
