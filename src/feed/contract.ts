@@ -133,12 +133,14 @@ export function validateItem(item: unknown): ItemValidation {
  * the feed's business.
  */
 export function storedItem(payload: string): FeedItem {
-  if (payload.trimStart().startsWith('<')) {
+  if (isXmlPayload(payload)) {
     const doc = new DOMParser().parseFromString(payload, 'text/xml');
     return { value: doc.documentElement ? meldingFromXml(doc.documentElement) : undefined, raw: payload };
   }
   return { value: JSON.parse(payload) as unknown, raw: payload };
 }
+
+const isXmlPayload = (payload: string): boolean => payload.trimStart().startsWith('<');
 
 /**
  * Which contract a stored copy was read with: a digest of the melding schema
@@ -157,14 +159,27 @@ function contractDigest(): string {
 }
 
 /**
- * The validated melding as JSON, stored beside the raw payload in the same
- * row. Reading an Edukoppeling payload back means parsing its XML with
+ * The validated melding as JSON, stored beside an XML payload in the same
+ * row (storedCopyFor). Reading an Edukoppeling payload back means parsing its XML with
  * xmldom (about 150 µs a mail, twenty times the validation); the copy is
  * read with JSON.parse. It is a cache of the payload's reading, never the
  * record: the payload stays what ROD sent, and retention removes both.
  */
 export function storedCopy(melding: Verzuimmelding): string {
   return JSON.stringify({ contract: contractDigest(), melding });
+}
+
+/**
+ * The copy to store beside a received item's text (`raw`): none when it is JSON (the
+ * REST feed). Reading a JSON payload back is one JSON.parse and a validation,
+ * all that reading a copy would be, and it reads only the fields this contract
+ * knows whatever contract stored it; a copy beside it doubled the row (two
+ * strings of about 1 KB: one mutation a 4 KB database page instead of three or
+ * four), and so the bytes every page's commit writes to the WAL and its
+ * checkpoint to the database (docs/performance.md).
+ */
+export function storedCopyFor(raw: string, melding: Verzuimmelding): string | undefined {
+  return isXmlPayload(raw) ? storedCopy(melding) : undefined;
 }
 
 /** The melding in a stored copy, or undefined when the copy was made under another contract (or is not one). */

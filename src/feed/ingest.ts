@@ -12,7 +12,7 @@ import { quarantineAlert, queueAlert } from '../mail/alert.js';
 import { domainOf } from '../domain/mail.js';
 import { messageId } from '../mail/message-id.js';
 import { decide } from '../policy/notification-policy.js';
-import { readStoredMutation, storedCopy, validateItem } from './contract.js';
+import { readStoredMutation, storedCopyFor, validateItem } from './contract.js';
 import type { Store } from '../store/store.js';
 import type { FeedItem, FeedPage } from './transport.js';
 
@@ -136,15 +136,17 @@ function processMelding(ctx: IngestContext, m: Verzuimmelding, received: FeedIte
       ? ({ outcome: 'stale' } as const)
       : decide(previousMelding ? { melding: previousMelding, knownBy: previous!.knownBy } : undefined, m, gemeente.routing);
 
+  // Read once: a REST item's text is written when it is read (rest/client.ts jsonItem).
+  const raw = received.raw;
   if (decision.outcome === 'stale') {
-    store.meldingen.recordMutation(gemeentecode, m, received.raw, 'stale', 1, now);
+    store.meldingen.recordMutation(gemeentecode, m, raw, 'stale', 1, now);
     store.audit.append({ event: 'mutation.stale', outcome: 'ignored', ...ids, detail: { lastVolgnummer: previous?.volgnummer } });
     log.debug('mutation.stale', { gemeentecode, meldingsnummer: m.meldingsnummer, volgnummer: m.volgnummer, lastVolgnummer: previous?.volgnummer });
     counts.stale++;
     return 'stale';
   }
 
-  const mutationId = store.meldingen.recordMutation(gemeentecode, m, received.raw, 'processed', decision.row, now, storedCopy(m));
+  const mutationId = store.meldingen.recordMutation(gemeentecode, m, raw, 'processed', decision.row, now, storedCopyFor(raw, m));
   const knownBy = new Set(previous?.knownBy ?? []);
   const domain = mailDomain(config.smtp.from);
   for (const planned of decision.mails) {

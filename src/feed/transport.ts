@@ -12,8 +12,11 @@ import type { RodCredentials } from './http.js';
 export interface FeedItem {
   /** The item as a plain object with the feed contract's field names, for validation. */
   value: unknown;
-  /** The item exactly as received (JSON text, or the XML of a verified element), for the store. */
-  raw: string;
+  /**
+   * The item exactly as received (JSON text, or the XML of a verified element), for the store.
+   * The REST transport writes its text when it is read (rest/client.ts jsonItem): read it once.
+   */
+  readonly raw: string;
 }
 
 export interface FeedPage {

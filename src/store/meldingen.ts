@@ -24,7 +24,8 @@ export interface StoredMelding {
    * The feed's validated reading of that mutation as JSON (feed/contract.ts
    * storedCopy), so that it is not parsed again for every comparison and
    * mail; null for rows from before the copy (migration 8), for stale
-   * mutations and once retention purged the melding.
+   * mutations, for JSON payloads (read as cheaply as a copy would be) and
+   * once retention purged the melding.
    */
   copy: string | null;
   knownBy: string[];

@@ -11,7 +11,7 @@ import type { Config } from '../../src/config/schema.js';
 import { startMailCatcher, type RunningMailCatcher } from '../../tools/mail-catcher/mail-catcher.js';
 import { deliverDue } from '../../src/delivery/deliver.js';
 import { retryDelaySeconds } from '../../src/delivery/backoff.js';
-import { readStoredMutation, storedItem } from '../../src/feed/contract.js';
+import { readStoredMutation, storedCopy, storedItem } from '../../src/feed/contract.js';
 import { contractNamed, meldingToXml } from '../../src/feed/edukoppeling/contract.js';
 import { ingestPage } from '../../src/feed/ingest.js';
 import { silentLogger } from '../../src/observability/log.js';
@@ -221,21 +221,32 @@ describe('ingest', () => {
     expect(texts[1]).toBe(texts[0]);
   });
 
-  it('keeps a copy of the reading beside the payload that reads the same, and mails from the copy', async () => {
-    for (const encode of [feedItems, xmlFeedItems]) {
-      const r = await rig();
-      const m = { ...r.gen.nieuweMelding({ verzuimsoort: 'LUXE' }), volgnummer: 1 } as Verzuimmelding;
-      ingestPage({ store: r.store, config: r.config, gemeente: r.config.gemeenten[0]!, log: silentLogger, now: () => r.clock.now, cycleId: null, forwardMail: true }, { items: encode([m]), volgnummerTot: 1 }, 0);
-      const row = r.store.db.prepare('SELECT payload, melding_json FROM mutations').get() as { payload: string; melding_json: string | null };
-      expect(row.melding_json).not.toBeNull();
-      expect(readStoredMutation(row.payload, row.melding_json)).toEqual(readStoredMutation(row.payload));
-      // The mail is composed from the copy, not from the payload (which is what the copy saves).
-      const copy = JSON.parse(row.melding_json!) as { melding: Verzuimmelding };
-      copy.melding.leerling.voornamen = 'Uitdekopie';
-      r.store.db.prepare('UPDATE mutations SET melding_json = ?').run(JSON.stringify(copy));
-      expect((await r.deliver()).sent).toBe(1);
-      expect(String((await simpleParser(r.catcher.mails[0]!.raw)).text)).toContain('Uitdekopie');
-    }
+  it('keeps a copy of the reading beside an XML payload that reads the same, and mails from the copy', async () => {
+    const r = await rig();
+    const m = { ...r.gen.nieuweMelding({ verzuimsoort: 'LUXE' }), volgnummer: 1 } as Verzuimmelding;
+    ingestPage({ store: r.store, config: r.config, gemeente: r.config.gemeenten[0]!, log: silentLogger, now: () => r.clock.now, cycleId: null, forwardMail: true }, { items: xmlFeedItems([m]), volgnummerTot: 1 }, 0);
+    const row = r.store.db.prepare('SELECT payload, melding_json FROM mutations').get() as { payload: string; melding_json: string | null };
+    expect(row.melding_json).not.toBeNull();
+    expect(readStoredMutation(row.payload, row.melding_json)).toEqual(readStoredMutation(row.payload));
+    // The mail is composed from the copy, not from the payload (which is what the copy saves).
+    const copy = JSON.parse(row.melding_json!) as { melding: Verzuimmelding };
+    copy.melding.leerling.voornamen = 'Uitdekopie';
+    r.store.db.prepare('UPDATE mutations SET melding_json = ?').run(JSON.stringify(copy));
+    expect((await r.deliver()).sent).toBe(1);
+    expect(String((await simpleParser(r.catcher.mails[0]!.raw)).text)).toContain('Uitdekopie');
+  });
+
+  it('keeps no copy beside a JSON payload: mails, and compares the next mutation, from the payload', async () => {
+    const r = await rig();
+    const [m] = r.ingest(r.gen.nieuweMelding({ verzuimsoort: 'LUXE' }));
+    expect(r.store.db.prepare('SELECT COUNT(*) FROM mutations WHERE melding_json IS NOT NULL').pluck().get()).toBe(0);
+    expect((await r.deliver()).sent).toBe(1);
+    expect(String((await simpleParser(r.catcher.mails[0]!.raw)).text)).toContain(m!.leerling.voornamen);
+    r.ingest({ ...m!, aantalUrenVerzuim: (m!.aantalUrenVerzuim ?? 0) + 7 });
+    const gewijzigd = r.store.outbox.list().at(-1)!;
+    expect(gewijzigd).toMatchObject({ kind: 'Gewijzigd', meldingsnummer: m!.meldingsnummer });
+    expect(gewijzigd.changes).toContain('aantalUrenVerzuim');
+    expect(r.store.db.prepare('SELECT COUNT(*) FROM mutations WHERE melding_json IS NOT NULL').pluck().get()).toBe(0);
   });
 
   it('migrates a database from before the copy: its queued mail and the next comparison read the payload', async () => {
@@ -266,9 +277,10 @@ describe('ingest', () => {
   it('mails from the payload when there is no copy of this contract (rows from before it, another contract, unreadable)', async () => {
     const r = await rig();
     const meldingen = r.ingest(r.gen.nieuweMelding(), r.gen.nieuweMelding(), r.gen.nieuweMelding());
-    const copyOf = (m: Verzuimmelding) => r.store.db.prepare('SELECT melding_json FROM mutations WHERE meldingsnummer = ?').pluck().get(m.meldingsnummer) as string;
     const update = r.store.db.prepare('UPDATE mutations SET melding_json = ? WHERE meldingsnummer = ?');
-    const otherContract = JSON.parse(copyOf(meldingen[1]!)) as { contract: string; melding: Verzuimmelding };
+    // JSON rows stored by a version that kept a copy beside them too.
+    for (const m of meldingen) update.run(storedCopy(m), m.meldingsnummer);
+    const otherContract = JSON.parse(storedCopy(meldingen[1]!)) as { contract: string; melding: Verzuimmelding };
     otherContract.contract = 'an-older-contract';
     otherContract.melding.leerling.voornamen = 'Uitdekopie';
     update.run(null, meldingen[0]!.meldingsnummer);

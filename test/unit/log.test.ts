@@ -41,6 +41,23 @@ describe('Logger.together', () => {
     expect(writes.map(events)).toEqual([['before'], ['a', 'b', 'c'], ['after']]);
   });
 
+  it('writes the same text together as line by line, characters beyond ASCII included', () => {
+    const fields = { instance: 'zorg – wijk Noord', reason: 'Zeeën, Çakır, 日本, 😀, "quoted"\\' };
+    const apart = capture();
+    createLogger({ destination: apart.destination }).info('a', fields);
+    const held = capture();
+    const log = createLogger({ destination: held.destination });
+    log.together!(() => {
+      log.info('a', fields);
+      log.info('a', fields);
+    });
+    const withoutTime = (line: string) => ({ ...(JSON.parse(line) as Record<string, unknown>), time: undefined });
+    expect(held.writes).toHaveLength(1);
+    const lines = held.writes[0]!.trimEnd().split('\n');
+    expect(lines.map(withoutTime)).toEqual([withoutTime(apart.writes[0]!), withoutTime(apart.writes[0]!)]);
+    expect((JSON.parse(lines[0]!) as { reason: string }).reason).toBe(fields.reason);
+  });
+
   it('writes what was logged before the block threw, and nothing when nothing was logged', () => {
     const { writes, destination } = capture();
     const log = createLogger({ destination });

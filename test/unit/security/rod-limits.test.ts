@@ -190,6 +190,36 @@ describe('limits on what ROD sends', () => {
   });
 });
 
+describe('what a REST page stores', () => {
+  it('keeps each item as the text of what arrived, whenever and however often that text is read, quarantined items included', async () => {
+    const config = testConfig({ pki, dir: mkdtempSync(path.join(dir, 'rest-page-')) });
+    const generator = new MeldingGenerator({ seed: 12, gemeentecode: config.gemeenten[0]!.municipality.code });
+    const good = { ...generator.nieuweMelding(), volgnummer: 1, schooljaar: '2026-2027', toelichting: 'Çakır, Zeeën, 日本 – "niet" \\ gezien' };
+    const bad = { ...generator.nieuweMelding(), volgnummer: 2, aantalUrenVerzuim: 1e300 };
+    const text = JSON.stringify({ verzuimmeldingen: [good, bad], volgnummerTot: 2, meer: false });
+    handle = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(text);
+    };
+    const served = (JSON.parse(text) as { verzuimmeldingen: unknown[] }).verzuimmeldingen.map((item) => JSON.stringify(item));
+    const transport = rest();
+    const store = Store.open(config.storage.path, config.gemeenten[0]!.municipality.code);
+    try {
+      const page = await transport.fetchPage(0, 500);
+      expect(page.items.map((item) => item.raw)).toEqual(served);
+      const counts = ingestPage({ store, config, gemeente: config.gemeenten[0]!, log: silentLogger, now: () => new Date(), cycleId: null, forwardMail: true }, page, 0);
+      expect(counts).toMatchObject({ processed: 1, quarantined: 1 });
+      // Validated and stored in between: the text read after is still what arrived.
+      expect(page.items.map((item) => item.raw)).toEqual(served);
+      expect(store.db.prepare('SELECT payload FROM mutations').pluck().all()).toEqual([served[0]]);
+      expect(store.quarantine.list('open').map((r) => r.payload)).toEqual([served[1]]);
+    } finally {
+      store.close();
+      await transport.close();
+    }
+  });
+});
+
 describe('rod.maxResponseBytes', () => {
   it('defaults to 20 MB and must be a positive integer', () => {
     expect(testConfig({ pki, dir }).rod.maxResponseBytes).toBe(20_971_520);
