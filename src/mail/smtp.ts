@@ -122,10 +122,12 @@ export function createSmtpSender(smtp: SmtpConfig, options: { timeoutSeconds?: n
   };
 
   const attempt = async (raw: Buffer, to: string): Promise<{ response: string }> => {
+    // Before a session is taken: an address that is not one fails without costing a connection.
+    const envelope = envelopes.for(to);
     const { session, kept } = await take();
     let info: SMTPConnectionSendInfo;
     try {
-      info = await transmit(session, envelopes.for(to), raw);
+      info = await transmit(session, envelope, raw);
     } catch (err) {
       session.sent++;
       if (!session.gone && isRefusal(err)) {
