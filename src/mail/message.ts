@@ -62,20 +62,6 @@ export function headerLine(key: string, value: string | Date): string {
   return foldLines(`${key}: ${encoder.encodeHeaderValue(key, value)}`, HEADER_LINE);
 }
 
-// The To lines already encoded: a relay mails a handful of configured
-// addresses, and parsing the address again for every mail was 2 % of
-// delivery's CPU. Bounded all the same: the cache starts over when full.
-const toLines = new Map<string, string>();
-function toLine(to: string): string {
-  let line = toLines.get(to);
-  if (line === undefined) {
-    line = headerLine('To', to);
-    if (toLines.size >= 64) toLines.clear();
-    toLines.set(to, line);
-  }
-  return line;
-}
-
 // A per-process random part, so that a boundary cannot be guessed from the
 // content (a toelichting could otherwise carry a line that ends the part);
 // the counter keeps boundaries of one process apart. Every body is also
@@ -150,10 +136,11 @@ export function quotedPrintable(text: string): string {
 }
 
 /**
- * The whole message. `fromLine` is `headerLine('From', from)`, passed in so a
- * sender encodes its From once; without it the From is encoded here.
+ * The whole message. `fromLine` and `toLine` are `headerLine('From', from)`
+ * and `headerLine('To', to)`, passed in so that a sender encodes its From
+ * once and each recipient's To once; without them they are encoded here.
  */
-export function buildMessage(parts: MessageParts, fromLine = headerLine('From', parts.from)): Buffer {
+export function buildMessage(parts: MessageParts, fromLine = headerLine('From', parts.from), toLine = headerLine('To', parts.to)): Buffer {
   const text = encodeBody(parts.text);
   const html = encodeBody(parts.html);
   let boundary = BOUNDARY_BASE + ++boundaryCounter;
@@ -168,7 +155,7 @@ export function buildMessage(parts: MessageParts, fromLine = headerLine('From', 
   }
   lines.push(
     fromLine,
-    toLine(parts.to),
+    toLine,
     headerLine('Subject', parts.subject),
     headerLine('Message-ID', parts.messageId),
     headerLine('Date', parts.date),
