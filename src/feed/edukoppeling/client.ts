@@ -10,7 +10,6 @@
  * cycle ends with nothing stored and the cursor where it was.
  */
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
-import type { Element } from '@xmldom/xmldom';
 import type { Logger } from '../../observability/log.js';
 import { collectGarbage, LARGE_PAGE_ITEMS } from './heap.js';
 import { RodError, tooManyItems } from '../errors.js';
@@ -126,7 +125,7 @@ export class EdukoppelingTransport implements RodTransport {
     if (body.meldingen.length > limit) throw tooManyItems(body.meldingen.length, limit, 'maximumAantal', messageId);
     return {
       // The element as it was signed: its exclusive canonical XML, the namespace it uses declared on it, for the store.
-      items: body.meldingen.map((el: Element) => ({ value: meldingFromXml(el), raw: exclusiveCanonicalXml(el) })),
+      items: body.meldingen.map((el) => ({ value: meldingFromXml(el), raw: exclusiveCanonicalXml(el) })),
       volgnummerTot: body.volgnummerTot,
       // meerMutaties is optional in the schema: absent means this page is the last.
       meer: body.meerMutaties === true,

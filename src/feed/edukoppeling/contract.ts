@@ -10,7 +10,7 @@
  * relay reads.
  */
 
-import type { Element } from '@xmldom/xmldom';
+import type { XmlElement } from './dom.js';
 
 export const DEFAULT_CONTRACT = 'DUO_ROD_Verzuim_Gemeente_V1';
 
@@ -110,12 +110,12 @@ export const MELDING_ELEMENT = 'verzuimmelding';
  * parse stays text, so validation refuses it (and the item is quarantined)
  * instead of this mapping guessing.
  */
-export function meldingFromXml(element: Element): Record<string, unknown> {
+export function meldingFromXml(element: XmlElement): Record<string, unknown> {
   // The element's own namespace is the schema namespace: a stored element is read back without configuration.
   return objectFrom(element, VERZUIMMELDING, element.namespaceURI ?? '');
 }
 
-function objectFrom(element: Element, fields: Record<string, Field>, ns: string): Record<string, unknown> {
+function objectFrom(element: XmlElement, fields: Record<string, Field>, ns: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const child of childElements(element)) {
     if (child.namespaceURI !== ns) continue;
@@ -159,14 +159,15 @@ export function escapeXml(text: string): string {
 }
 
 /** Element children only, in document order. */
-export function childElements(element: Element): Element[] {
-  const out: Element[] = [];
-  for (let n = element.firstChild; n; n = n.nextSibling) if (n.nodeType === 1) out.push(n as Element);
+export function childElements<E extends XmlElement>(element: E): E[] {
+  const out: E[] = [];
+  // An element's children are of its own DOM (xmldom's, or the light one of a parsed response).
+  for (let n = element.firstChild; n; n = n.nextSibling) if (n.nodeType === 1) out.push(n as E);
   return out;
 }
 
 /** The concatenated text of an element's text and CDATA children. */
-export function textOf(element: Element): string {
+export function textOf(element: XmlElement): string {
   let text = '';
   for (let n = element.firstChild; n; n = n.nextSibling) if (n.nodeType === 3 || n.nodeType === 4) text += n.nodeValue ?? '';
   return text;
@@ -186,16 +187,16 @@ export function requestBodyXml(contract: Contract, operation: Operation, header:
 }
 
 /** What a response body says, read from the signed response element only. */
-export interface ResponseBody {
+export interface ResponseBody<E extends XmlElement = XmlElement> {
   requestGoedgekeurd: boolean | undefined;
   foutmelding?: { foutcode: string; fouttekst: string };
   volgnummerTot?: number;
   meerMutaties?: boolean;
   /** The verzuimmelding elements, in order (fetch only). */
-  meldingen: Element[];
+  meldingen: E[];
 }
 
-export function readResponseBody(element: Element, contract: Contract): ResponseBody {
+export function readResponseBody<E extends XmlElement>(element: E, contract: Contract): ResponseBody<E> {
   const ns = contract.schemaNs;
   const children = childElements(element).filter((c) => c.namespaceURI === ns);
   const first = (name: string) => children.find((c) => c.localName === name);

@@ -1,13 +1,15 @@
 /**
  * The one parse of a response whose signature is judged (verify.ts): saxes
- * reads the text, and the DOM is xmldom's, built from saxes' events with the
- * calls xmldom's own parser makes (its DOMHandler, 0.9), so that xml-crypto,
- * the structure checks and the contract read the same Document as before.
+ * reads the text into the relay's own light DOM (dom.ts), which holds for
+ * every node what xmldom's parser (0.9) held and under the same names, so
+ * that xml-crypto, the structure checks and the contract read what they read
+ * before.
  *
  * Why not xmldom's parser: under the relay's --optimize-for-size a page of
  * 500 meldingen took it some 450 ms of CPU, half of all the relay does for
- * the page; saxes and the same DOM take some 300 ms (the DOM itself, built in
- * a young generation of 1 MB, is most of what is left). saxes is also the
+ * the page; saxes into xmldom's DOM took some 300 ms, and into the light DOM
+ * about 100 (xmldom's DOM, built in a young generation of 1 MB, was most of
+ * those 300). saxes is also the
  * stricter reader, which is the right way round for a signature: it is a
  * conforming XML 1.0 parser with namespaces, and refuses what xmldom let
  * through — an attribute twice under two prefixes of one namespace, `]]>` in
@@ -15,7 +17,7 @@
  * character XML does not allow (`&#0;`, `&#xD800;`), a bare `&`. A DOCTYPE is
  * refused as it comes (no DTD, so no entity but the five XML predefines).
  *
- * The DOM is xmldom's for every element and everything in it: namespaces,
+ * The DOM reads as xmldom's did for every element and everything in it: namespaces,
  * attributes in document order, text with references resolved, CDATA
  * sections (an empty one dropped, as xmldom does), comments and processing
  * instructions; adjacent text is one node, as xmldom's normalize() leaves it.
@@ -35,17 +37,27 @@
  * quarantined. In a name, comment, CDATA section or processing instruction
  * it is refused.
  */
-import { DOMImplementation, normalizeLineEndings, type Document, type Node } from '@xmldom/xmldom';
+import { normalizeLineEndings } from '@xmldom/xmldom';
 import { SaxesParser } from 'saxes';
+import {
+  LightAttr,
+  LightCDATASection,
+  LightComment,
+  LightDocument,
+  LightElement,
+  LightProcessingInstruction,
+  LightText,
+  type LightChild,
+} from './dom.js';
 
-/** `text` as an xmldom Document; throws on anything that is not well-formed, namespace-well-formed XML 1.0 without a DOCTYPE. */
-export function parseStrictXml(text: string): Document {
+/** `text` as a Document; throws on anything that is not well-formed, namespace-well-formed XML 1.0 without a DOCTYPE. */
+export function parseStrictXml(text: string): LightDocument {
   const { source, restore, refuse } = controlsStandingIn(normalizeLineEndings(text));
-  const doc = new DOMImplementation().createDocument(null, '');
+  const doc = new LightDocument();
   // XML 1.0 whatever the declaration says: 1.1 would allow control characters by reference.
   const parser = new SaxesParser({ xmlns: true, position: true, defaultXMLVersion: '1.0', forceXMLVersion: true });
-  let current: Node = doc;
-  const append = (node: Node) => current.appendChild(node);
+  let current: LightDocument | LightElement = doc;
+  const append = (node: LightChild) => current.adopt(node);
 
   // saxes reports an error and reads on; the first one ends the parse.
   parser.on('error', (err) => {
@@ -54,37 +66,56 @@ export function parseStrictXml(text: string): Document {
   parser.on('doctype', () => {
     throw new Error('a DOCTYPE is not allowed');
   });
+  // A page repeats a few dozen names thousands of times: each name's strings are kept once.
+  const names = new Map<string, QualifiedName>();
+  const nameOf = (qualifiedName: string) => {
+    let name = names.get(qualifiedName);
+    if (!name) names.set(qualifiedName, (name = split(qualifiedName)));
+    return name;
+  };
   parser.on('opentag', (tag) => {
-    const element = doc.createElementNS(tag.uri || null, tag.name);
+    const { qualified, prefix, local } = nameOf(tag.name);
+    const element = new LightElement(tag.uri || null, qualified, prefix, local);
     // In document order: saxes keeps them by name, in the order they came (a name cannot start with a digit).
-    for (const name in tag.attributes) {
-      const { uri, value } = tag.attributes[name]!;
-      const attr = doc.createAttributeNS(uri || null, name);
-      attr.value = attr.nodeValue = restore(value);
-      element.setAttributeNode(attr);
+    for (const attrName in tag.attributes) {
+      const { uri, value } = tag.attributes[attrName]!;
+      const name = nameOf(attrName);
+      element.addAttribute(new LightAttr(uri || null, name.qualified, name.prefix, name.local, restore(value)));
     }
     append(element);
     current = element;
   });
   parser.on('closetag', () => {
-    current = current.parentNode!;
+    current = current.parentNode as LightDocument | LightElement;
   });
   parser.on('text', (data) => {
     // Outside the root element saxes lets only whitespace through, which no one reads.
     if (current === doc) return;
     data = restore(data);
     const last = current.lastChild;
-    if (last?.nodeType === 3) (last as unknown as { appendData(data: string): void }).appendData(data);
-    else append(doc.createTextNode(data));
+    if (last instanceof LightText) last.data += data;
+    else append(new LightText(data));
   });
   parser.on('cdata', (data) => {
-    if (data) append(doc.createCDATASection(refuse(data)));
+    if (data) append(new LightCDATASection(refuse(data)));
   });
-  parser.on('comment', (data) => append(doc.createComment(refuse(data))));
-  parser.on('processinginstruction', ({ target, body }) => append(doc.createProcessingInstruction(target, refuse(body))));
+  parser.on('comment', (data) => append(new LightComment(refuse(data))));
+  parser.on('processinginstruction', ({ target, body }) => append(new LightProcessingInstruction(target, refuse(body))));
 
   parser.write(source).close();
   return doc;
+}
+
+interface QualifiedName {
+  qualified: string;
+  prefix: string | null;
+  local: string;
+}
+
+/** A qualified name's prefix (or none) and local name, as xmldom's createElementNS and createAttributeNS split it. */
+function split(qualified: string): QualifiedName {
+  const colon = qualified.indexOf(':');
+  return colon < 0 ? { qualified, prefix: null, local: qualified } : { qualified, prefix: qualified.slice(0, colon), local: qualified.slice(colon + 1) };
 }
 
 /** The control characters XML 1.0 forbids, and what stands in for each while saxes reads: U+E000 + its code, private use. */

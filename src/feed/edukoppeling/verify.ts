@@ -19,13 +19,13 @@
  * too, so that a signed Body moved aside for a forged one is refused, not
  * merely ignored. One parse also means no two parsers that could read the
  * same bytes differently (the class of attack behind several SAML bypasses);
- * it is saxes' reading built into xmldom's DOM (strict-xml.ts).
+ * it is saxes' reading built into the relay's light DOM (strict-xml.ts, dom.ts).
  * Exclusive C14N, the only transform allowed, digests an element's content
  * without comments; what is read skips comments as well (contract.ts textOf
  * and childElements), and a melding is stored as its canonical XML.
  */
 import { X509Certificate } from 'node:crypto';
-import type { Document, Element } from '@xmldom/xmldom';
+import type { LightDocument, LightElement } from './dom.js';
 import { SignedXml } from 'xml-crypto';
 import { buildChain } from '../../certs/chain.js';
 import { attribute, certFields, commonName, OID, sameCertificate } from '../../certs/x509-fields.js';
@@ -56,7 +56,7 @@ export interface ResponseExpectations {
 
 export interface VerifiedResponse {
   /** The signed Body: the element xml-crypto's reference resolved to and verified, in its place in the envelope. */
-  body: Element;
+  body: LightElement;
   /** The signing certificate, for the log. */
   signer: X509Certificate;
 }
@@ -73,7 +73,7 @@ const PART_OF: Record<string, { part: Part; parent: 'Envelope' | 'Header' | 'Sec
 
 const refuse = (what: string) => new RodError('unverified', `ROD's response did not verify: ${what}; nothing of it was used`);
 
-const key = (el: Element) => `${el.namespaceURI ?? ''}|${el.localName ?? ''}`;
+const key = (el: LightElement) => `${el.namespaceURI ?? ''}|${el.localName ?? ''}`;
 
 export function verifyResponse(text: string, expected: ResponseExpectations): VerifiedResponse {
   const doc = parseStrict(text, 'the response');
@@ -85,8 +85,8 @@ export function verifyResponse(text: string, expected: ResponseExpectations): Ve
   const signed = checkSignature(doc, signature, signer, ids);
 
   // Every required part signed, each where it belongs.
-  const parents: Record<'Envelope' | 'Header' | 'Security', Element> = { Envelope: envelope, Header: header, Security: security };
-  const byPart = new Map<Part, Element>();
+  const parents: Record<'Envelope' | 'Header' | 'Security', LightElement> = { Envelope: envelope, Header: header, Security: security };
+  const byPart = new Map<Part, LightElement>();
   for (const element of signed) {
     const where = PART_OF[key(element)];
     if (!where) continue;
@@ -113,10 +113,10 @@ export function verifyResponse(text: string, expected: ResponseExpectations): Ve
 }
 
 /** A parse that refuses a DOCTYPE (entities) and anything not well-formed (strict-xml.ts). */
-export function parseStrict(text: string, what: string): Document {
+export function parseStrict(text: string, what: string): LightDocument {
   // A DTD could declare entities that expand into the signed content; DUO never sends one.
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw refuse(`${what} contains a DOCTYPE or entity declaration`);
-  let doc: Document;
+  let doc: LightDocument;
   try {
     doc = parseStrictXml(text);
   } catch (err) {
@@ -141,10 +141,10 @@ const UNIQUE_LOCAL_NAMES = new Set(UNIQUE_ELEMENTS.map((u) => u.key.split('|')[1
  * any attribute whose local name is Id, ID or id, so all of those count,
  * whatever their namespace.
  */
-function surveyMessage(doc: Document): { counts: Map<string, number>; ids: Map<string, Element> } {
+function surveyMessage(doc: LightDocument): { counts: Map<string, number>; ids: Map<string, LightElement> } {
   const counts = new Map<string, number>();
-  const ids = new Map<string, Element>();
-  const stack: Element[] = [doc.documentElement!];
+  const ids = new Map<string, LightElement>();
+  const stack: LightElement[] = [doc.documentElement!];
   while (stack.length > 0) {
     const el = stack.pop()!;
     if (UNIQUE_LOCAL_NAMES.has(el.localName ?? '')) counts.set(key(el), (counts.get(key(el)) ?? 0) + 1);
@@ -156,12 +156,12 @@ function surveyMessage(doc: Document): { counts: Map<string, number>; ids: Map<s
       ids.set(attr.value, el);
     }
     // Children pushed last first: the walk goes in document order.
-    for (let child = el.lastChild; child; child = child.previousSibling) if (child.nodeType === 1) stack.push(child as Element);
+    for (let child = el.lastChild; child; child = child.previousSibling) if (child.nodeType === 1) stack.push(child as LightElement);
   }
   return { counts, ids };
 }
 
-function envelopeStructure(doc: Document, counts: Map<string, number>): { envelope: Element; header: Element; security: Element; signature: Element } {
+function envelopeStructure(doc: LightDocument, counts: Map<string, number>): { envelope: LightElement; header: LightElement; security: LightElement; signature: LightElement } {
   const envelope = doc.documentElement!;
   if (key(envelope) !== `${NS.soap}|Envelope`) throw refuse('the root element is not a SOAP 1.1 Envelope');
   for (const { key: k, what } of UNIQUE_ELEMENTS) {
@@ -181,7 +181,7 @@ function envelopeStructure(doc: Document, counts: Map<string, number>): { envelo
 }
 
 /** The BinarySecurityToken the KeyInfo points at, judged before its key is used. */
-function signingCertificate(signature: Element, security: Element, ids: Map<string, Element>, expected: ResponseExpectations): X509Certificate {
+function signingCertificate(signature: LightElement, security: LightElement, ids: Map<string, LightElement>, expected: ResponseExpectations): X509Certificate {
   const keyInfo = childElements(signature).find((c) => key(c) === `${NS.ds}|KeyInfo`);
   const str = keyInfo && childElements(keyInfo).find((c) => key(c) === `${NS.wsse}|SecurityTokenReference`);
   const reference = str && childElements(str).find((c) => key(c) === `${NS.wsse}|Reference`);
@@ -223,11 +223,11 @@ function signingCertificate(signature: Element, security: Element, ids: Map<stri
 }
 
 /** Refuses SHA-1 and any other algorithm before xml-crypto sees the signature, with a message that names it. */
-function checkSignatureAlgorithms(signature: Element): void {
+function checkSignatureAlgorithms(signature: LightElement): void {
   const signedInfos = childElements(signature).filter((c) => key(c) === `${NS.ds}|SignedInfo`);
   if (signedInfos.length !== 1) throw refuse(`the signature holds ${signedInfos.length} SignedInfo elements`);
   const signedInfo = signedInfos[0]!;
-  const algorithmOf = (parent: Element, name: string) =>
+  const algorithmOf = (parent: LightElement, name: string) =>
     childElements(parent).filter((c) => key(c) === `${NS.ds}|${name}`).map((c) => c.getAttribute('Algorithm') ?? '');
   const c14n = algorithmOf(signedInfo, 'CanonicalizationMethod');
   if (c14n.length !== 1 || c14n[0] !== ALG.excC14n) throw refuse(`SignedInfo is canonicalised with ${c14n.join(', ') || 'nothing'}, not exclusive C14N`);
@@ -248,7 +248,7 @@ function checkSignatureAlgorithms(signature: Element): void {
  * with the caller's parse), so xml-crypto parses only a placeholder. Returns
  * the element each verified reference resolved to, in Reference order.
  */
-function checkSignature(doc: Document, signature: Element, signer: X509Certificate, ids: Map<string, Element>): Element[] {
+function checkSignature(doc: LightDocument, signature: LightElement, signer: X509Certificate, ids: Map<string, LightElement>): LightElement[] {
   const sig = new SignedXml({
     publicCert: pkcs1VerifyingKey(signer),
     // Never a key from the message itself: the certificate above was judged, KeyInfo's contents are not trusted.
@@ -296,7 +296,7 @@ function checkSignature(doc: Document, signature: Element, signer: X509Certifica
  * it is the same element); the canonicalisation stays xml-crypto's
  * (getCanonXml with the loaded algorithm), as in its getCanonSignedInfoXml.
  */
-function signedInfoInScope(sig: SignedXml, signature: Element): void {
+function signedInfoInScope(sig: SignedXml, signature: LightElement): void {
   internalsOf(sig).getCanonSignedInfoXml = () => canonicalSignedInfo(sig, signature);
 }
 
@@ -304,7 +304,7 @@ function pick<T>(table: Record<string, T>, allowed: string[]): Record<string, T>
   return Object.fromEntries(allowed.filter((a) => table[a] !== undefined).map((a) => [a, table[a]!]));
 }
 
-function checkTimestamp(timestamp: Element, expected: ResponseExpectations): void {
+function checkTimestamp(timestamp: LightElement, expected: ResponseExpectations): void {
   const field = (name: string) => {
     const els = childElements(timestamp).filter((c) => key(c) === `${NS.wsu}|${name}`);
     return els.length === 1 ? Date.parse(textOf(els[0]!).trim()) : Number.NaN;

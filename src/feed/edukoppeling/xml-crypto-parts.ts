@@ -14,6 +14,7 @@ import { DOMParser, type Document, type Element } from '@xmldom/xmldom';
 import { ExclusiveCanonicalization, SignedXml, type Reference } from 'xml-crypto';
 import { findAncestorNsForElement } from 'xml-crypto/lib/utils.js';
 import { childElements, escapeXml } from './contract.js';
+import { LightElement, toXmldom, type XmlDocument, type XmlElement } from './dom.js';
 import { ALG, NS } from './wire.js';
 
 /** The parts of xml-crypto's SignedXml (6.3.x) that this module replaces, sets or calls: private in its types. */
@@ -23,10 +24,10 @@ export interface SignedXmlInternals {
   getCanonSignedInfoXml(doc: Document): string;
   canonicalize(transforms: Reference['transforms'], node: Element, options: object, flags: { discardComments: boolean }): string;
   findHashAlgorithm(name: string): { getHash(xml: string): string };
-  signatureNode: Element | null;
+  signatureNode: XmlElement | null;
   signatureValue: string;
   signatureXml: string;
-  keyInfo: Element | null;
+  keyInfo: XmlElement | null;
 }
 
 const XMLNS = 'http://www.w3.org/2000/xmlns/';
@@ -45,12 +46,23 @@ export const internalsOf = (sig: SignedXml) => sig as unknown as SignedXmlIntern
  * canonicalised as it is, by xml-crypto's class. Anything else goes through
  * xml-crypto's own path.
  */
-export function canonicalReference(sig: SignedXml, ref: Reference, element: Element): string {
-  ref.ancestorNamespaces = findAncestorNsForElement(element as unknown as Parameters<typeof findAncestorNsForElement>[0]);
+export function canonicalReference(sig: SignedXml, ref: Reference, element: XmlElement): string {
+  ref.ancestorNamespaces = ancestorNamespacesOf(element);
   const options = { inclusiveNamespacesPrefixList: ref.inclusiveNamespacesPrefixList, ancestorNamespaces: ref.ancestorNamespaces };
   const plain = ref.transforms.length === 1 && ref.transforms[0] === ALG.excC14n && (ref.inclusiveNamespacesPrefixList ?? []).length === 0;
   if (plain) return excC14nInPlace(sig, element, ref.ancestorNamespaces);
-  return internalsOf(sig).canonicalize(ref.transforms, element, options, { discardComments: true });
+  // xml-crypto's own path copies the node and drops its comments by XPath: it needs xmldom's DOM.
+  return internalsOf(sig).canonicalize(ref.transforms, asXmldom(element), options, { discardComments: true });
+}
+
+/** The namespaces in scope above `element` that its exclusive C14N may need, as xml-crypto finds them. */
+function ancestorNamespacesOf(element: XmlElement) {
+  return findAncestorNsForElement(element as unknown as Parameters<typeof findAncestorNsForElement>[0]);
+}
+
+/** xmldom's DOM for what xml-crypto handles only in its own: a copy of a parsed response's element, xmldom's element as it is. */
+function asXmldom(element: XmlElement): Element {
+  return element instanceof LightElement ? toXmldom(element) : (element as unknown as Element);
 }
 
 /**
@@ -59,7 +71,7 @@ export function canonicalReference(sig: SignedXml, ref: Reference, element: Elem
  * xml-crypto's canonicalize computes for this one transform, without its
  * deep copy (the class only reads the node).
  */
-function excC14nInPlace(sig: SignedXml, element: Element, ancestorNamespaces = findAncestorNsForElement(element)): string {
+function excC14nInPlace(sig: SignedXml, element: XmlElement, ancestorNamespaces = ancestorNamespacesOf(element)): string {
   const excC14n = sig.CanonicalizationAlgorithms[ALG.excC14n];
   if (!excC14n) throw new Error('xml-crypto has no exclusive C14N');
   return exclusiveCanonicalXml(element, ancestorNamespaces, excC14n);
@@ -72,11 +84,12 @@ function excC14nInPlace(sig: SignedXml, element: Element, ancestorNamespaces = f
  * self-contained (the namespaces it uses declared on it).
  */
 export function exclusiveCanonicalXml(
-  element: Element,
-  ancestorNamespaces = findAncestorNsForElement(element),
+  element: XmlElement,
+  ancestorNamespaces = ancestorNamespacesOf(element),
   Algorithm: new () => { process(node: Element, options: object): { toString(): string } } = ExclusiveCanonicalization,
 ): string {
-  return new Algorithm().process(element, { ancestorNamespaces, defaultNsForPrefix: SignedXml.defaultNsForPrefix }).toString();
+  // The class only reads the node, through the properties both DOMs have (dom.ts).
+  return new Algorithm().process(element as unknown as Element, { ancestorNamespaces, defaultNsForPrefix: SignedXml.defaultNsForPrefix }).toString();
 }
 
 /**
@@ -87,18 +100,15 @@ export function exclusiveCanonicalXml(
  * same element). The canonicalisation is xml-crypto's getCanonXml with the
  * configured algorithm, as in its getCanonSignedInfoXml.
  */
-export function canonicalSignedInfo(sig: SignedXml, signature: Element): string {
-  const signedInfos: Element[] = [];
-  for (let child = signature.firstChild; child; child = child.nextSibling) {
-    if (child.nodeType === 1 && child.namespaceURI === NS.ds && (child as Element).localName === 'SignedInfo') signedInfos.push(child as Element);
-  }
+export function canonicalSignedInfo(sig: SignedXml, signature: XmlElement): string {
+  const signedInfos = childElements(signature).filter((child) => child.namespaceURI === NS.ds && child.localName === 'SignedInfo');
   if (signedInfos.length !== 1) throw new Error(`the signature holds ${signedInfos.length} SignedInfo elements`);
   const signedInfo = signedInfos[0]!;
   // Exclusive C14N reads the node: canonicalised where it stands (an
   // InclusiveNamespaces list in its CanonicalizationMethod is read by the
   // class itself). Any other algorithm through xml-crypto, which copies it first.
   if (sig.canonicalizationAlgorithm === ALG.excC14n) return excC14nInPlace(sig, signedInfo);
-  return sig.getCanonXml([sig.canonicalizationAlgorithm!], signedInfo, { ancestorNamespaces: findAncestorNsForElement(signedInfo) });
+  return sig.getCanonXml([sig.canonicalizationAlgorithm!], asXmldom(signedInfo), { ancestorNamespaces: ancestorNamespacesOf(signedInfo) });
 }
 
 /**
@@ -116,8 +126,8 @@ export function canonicalSignedInfo(sig: SignedXml, signature: Element): string 
  * checkSignatureAlgorithms; the simulator's checkSignatureStructure), and
  * checkSignature judges the signature as before.
  */
-export function loadSignatureFromChildren(sig: SignedXml, signature: Element): void {
-  const only = (parent: Element, localName: string): Element => {
+export function loadSignatureFromChildren(sig: SignedXml, signature: XmlElement): void {
+  const only = (parent: XmlElement, localName: string): XmlElement => {
     const found = childElements(parent).filter((c) => c.namespaceURI === NS.ds && c.localName === localName);
     if (found.length !== 1) throw new Error(`the ${parent.localName} holds ${found.length} ${localName} elements, not one`);
     return found[0]!;
@@ -127,11 +137,13 @@ export function loadSignatureFromChildren(sig: SignedXml, signature: Element): v
   if (value?.nodeType !== 3) throw new Error('the SignatureValue holds no text');
   const internals = internalsOf(sig);
   internals.signatureNode = signature;
-  internals.signatureXml = signature.toString();
+  // Kept by xml-crypto for getSignatureXml(), which nothing here calls; the
+  // light DOM of a parsed response has no serialiser, so its canonical form.
+  internals.signatureXml = exclusiveCanonicalXml(signature);
   sig.canonicalizationAlgorithm = only(signedInfo, 'CanonicalizationMethod').getAttribute('Algorithm') ?? undefined;
   sig.signatureAlgorithm = only(signedInfo, 'SignatureMethod').getAttribute('Algorithm') ?? undefined;
   // As loadSignature reads it: the first text node, line breaks removed.
-  internals.signatureValue = (value as unknown as { data: string }).data.replace(/\r?\n/g, '');
+  internals.signatureValue = (value.nodeValue ?? '').replace(/\r?\n/g, '');
   internals.keyInfo = only(signature, 'KeyInfo');
 }
 
@@ -233,11 +245,11 @@ export function serializeSigned(doc: Document): string {
  * resolved there and xml-crypto's parse is not used at all: hand
  * checkSignature PARSED_BY_CALLER instead of the message.
  */
-export function indexedReferences(sig: SignedXml, parsed?: Document): () => void {
+export function indexedReferences(sig: SignedXml, parsed?: XmlDocument): () => void {
   const internals = internalsOf(sig);
-  let indexed: { doc: Document; byId: Map<string, Element[]> } | undefined;
+  let indexed: { doc: XmlDocument; byId: Map<string, XmlElement[]> } | undefined;
   internals.validateReference = (ref, xmlCryptosParse) => {
-    const doc = parsed ?? xmlCryptosParse;
+    const doc: XmlDocument = parsed ?? xmlCryptosParse;
     const id = ref.uri.startsWith('#') ? ref.uri.slice(1) : undefined;
     if (id === undefined || id.includes("'")) {
       ref.validationError = new Error(`the reference ${ref.uri} is not a same-document Id reference`);
@@ -289,9 +301,9 @@ function sameDigest(computed: string, stated: unknown): boolean {
 }
 
 /** Every element by the value of each of its attributes named Id (any namespace, not xmlns), in document order. */
-export function idIndex(doc: Document): Map<string, Element[]> {
-  const byId = new Map<string, Element[]>();
-  const stack: Element[] = doc.documentElement ? [doc.documentElement] : [];
+export function idIndex<E extends XmlElement>(doc: { readonly documentElement: E | null }): Map<string, E[]> {
+  const byId = new Map<string, E[]>();
+  const stack: E[] = doc.documentElement ? [doc.documentElement] : [];
   while (stack.length > 0) {
     const el = stack.pop()!;
     for (let i = 0; i < el.attributes.length; i++) {
@@ -301,7 +313,7 @@ export function idIndex(doc: Document): Map<string, Element[]> {
       if (list) list.push(el);
       else byId.set(attr.value, [el]);
     }
-    for (let child = el.lastChild; child; child = child.previousSibling) if (child.nodeType === 1) stack.push(child as Element);
+    for (let child = el.lastChild; child; child = child.previousSibling) if (child.nodeType === 1) stack.push(child as E);
   }
   return byId;
 }
