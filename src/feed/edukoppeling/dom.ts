@@ -9,8 +9,9 @@
  * dozen fields beside them. That DOM was about 20 MB for an 820 KB page, all
  * of it still alive in every collection of V8's 1 MB young generation (the
  * relay runs with --optimize-for-size), and building and collecting it was
- * most of what verifying a page cost. These nodes are about 8 MB for the same
- * page, built in less than half the time (docs/performance.md).
+ * most of what verifying a page cost. These nodes are about 4 MB for the same
+ * page, and saxes builds them in 90–140 ms instead of about 230
+ * (docs/performance.md, eighth round).
  *
  * What is read in both DOMs (the relay's own requests and the simulator stay
  * xmldom's) is typed by the structural interfaces below; xmldom's nodes
