@@ -17,7 +17,7 @@
  * xmldom's) is typed by the structural interfaces below; xmldom's nodes
  * satisfy them as they are.
  */
-import { DOMImplementation, type Document as XmldomDocument, type Element as XmldomElement, type Node as XmldomNode } from '@xmldom/xmldom';
+import { DOMImplementation, type Element as XmldomElement, type Node as XmldomNode } from '@xmldom/xmldom';
 
 /** What is read of any node, in xmldom's DOM and in this one alike. */
 export interface XmlNode {
@@ -261,6 +261,6 @@ export function toXmldom(element: LightElement): XmldomElement {
     return doc.createProcessingInstruction(node.target, node.data);
   };
   const root = copy(element) as XmldomElement;
-  (doc as XmldomDocument).appendChild(root);
+  doc.appendChild(root);
   return root;
 }
