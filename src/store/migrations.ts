@@ -352,4 +352,15 @@ export const MIGRATIONS: Migration[] = [
     // only the rows retention still has to look at.
     sql: `CREATE INDEX meldingen_to_purge ON meldingen (closed_at) WHERE closed_at IS NOT NULL AND purged_at IS NULL;`,
   },
+  {
+    version: 10,
+    name: 'meldingen-without-status-index',
+    // Only `status` read this index (meldingen per status, an administrator's
+    // command), and every mutation that changed a melding's status paid for
+    // it: the entry moves to another place in the index, one or two more
+    // random pages written to the WAL and, at the checkpoint, to the file. A
+    // page of 500 changes wrote about 3,300 pages; counting per status scans
+    // the gemeente's meldingen instead (about 30 ms for 150,000).
+    sql: `DROP INDEX IF EXISTS meldingen_status;`,
+  },
 ];
