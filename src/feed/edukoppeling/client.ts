@@ -11,7 +11,7 @@
  */
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import type { Logger } from '../../observability/log.js';
-import { collectGarbage, LARGE_PAGE_ITEMS } from './heap.js';
+import { collectGarbageAbove, LARGE_PAGE_ITEMS } from './heap.js';
 import { RodError, tooManyItems } from '../errors.js';
 import { RodHttp, type RodCredentials, type RodTls } from '../http.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -107,8 +107,8 @@ export class EdukoppelingTransport implements RodTransport {
   async fetchPage(vanaf: number, limit: number, options: FetchOptions = {}): Promise<FeedPage> {
     const page = await this.fetchVerifiedPage(vanaf, limit, options);
     // The page's DOM is garbage now that the items are text: collected before
-    // the page is stored and the next one parsed (heap.ts).
-    if (page.items.length >= LARGE_PAGE_ITEMS) collectGarbage();
+    // the page is stored and the next one parsed when the heap has grown large (heap.ts).
+    if (page.items.length >= LARGE_PAGE_ITEMS) collectGarbageAbove();
     return page;
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { collectGarbage } from '../../../src/feed/edukoppeling/heap.js';
+import { collectGarbage, collectGarbageAbove } from '../../../src/feed/edukoppeling/heap.js';
 
 describe('collectGarbage', () => {
   it('runs a real full collection, without node started with --expose-gc', async () => {
@@ -13,5 +13,18 @@ describe('collectGarbage', () => {
     expect(ref!.deref()).toBeUndefined();
     // Taking gc once is enough; a second call must work as well.
     expect(() => collectGarbage()).not.toThrow();
+  });
+});
+
+describe('collectGarbageAbove', () => {
+  it('collects only when the heap in use is above the bound', async () => {
+    let ref: WeakRef<object> | undefined;
+    (() => {
+      ref = new WeakRef({ page: new Array(10_000).fill('dom') });
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(collectGarbageAbove(Number.POSITIVE_INFINITY)).toBe(false);
+    expect(collectGarbageAbove(0)).toBe(true);
+    expect(ref!.deref()).toBeUndefined();
   });
 });
