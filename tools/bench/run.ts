@@ -14,7 +14,11 @@
  *
  *   bench: n=<N> ingest_per_s=<x> delivery_per_s=<y> ingest_ratio=<a> delivery_ratio=<b> peak_rss_mb=<m> idle_ms=<t> cycles=<c>
  *
- *   npm run bench -- [--meldingen N] [--page-size N] [--protocol edukoppeling|rest] [--keep] [--profile DIR]
+ *   npm run bench -- [--meldingen N] [--page-size N] [--protocol edukoppeling|rest] [--keep] [--profile DIR] [--store-time]
+ *
+ * --store-time adds what bounds fetch + store: the time the relay spent inside
+ * SQLite, its CPU and the simulator's, against what the ingest target allows
+ * (store-time.ts).
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -33,10 +37,12 @@ import { localConfig } from '../demo/local-config.js';
 import { RELAY_ENV, RELAY_NODE_FLAGS } from '../../src/app/node-flags.js';
 import { generateTestPki } from '../testpki/generate.js';
 import { rawPageRate, rawSmtpRate, type Rate } from './ceilings.js';
+import type { StoreTime } from './store-time.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const cli = path.join(root, 'dist/app/cli.js');
 const sinkScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'sink.js');
+const storeTimeScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'store-time.js');
 
 const { values } = parseArgs({
   options: {
@@ -46,6 +52,7 @@ const { values } = parseArgs({
     keep: { type: 'boolean', default: false },
     // Writes a V8 CPU profile of every `once` (and of the simulator) into this directory: see docs/performance.md.
     profile: { type: 'string' },
+    'store-time': { type: 'boolean', default: false },
   },
 });
 if (values.protocol !== 'edukoppeling' && values.protocol !== 'rest') usage(`--protocol must be edukoppeling or rest, got "${values.protocol}"`);
@@ -108,6 +115,17 @@ function peakRss(pid: number): number {
   }
 }
 
+/** The CPU a process has used so far (user + system, every thread), in ms; 0 once it is gone. */
+function cpuMs(pid: number): number {
+  try {
+    // Fields 14 and 15 of /proc/PID/stat, after the command name in parentheses; in USER_HZ, 100 a second.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
 interface OnceRun {
   exit: number;
   peakRss: number;
@@ -115,29 +133,52 @@ interface OnceRun {
   lastPageAt: number;
   finishedAt: number;
   counts: Record<string, number>;
+  /** With --store-time: the relay's own figures (store-time.ts) and the simulator's CPU in the same window. */
+  storeTime?: StoreTime;
+  simulatorCpuMs?: number;
 }
 
-/** `verzuim-relay once`, its log read for the moments that split the cycle; peak RSS sampled from /proc. */
-async function once(configFile: string): Promise<OnceRun> {
+/**
+ * `verzuim-relay once`, its log read for the moments that split the cycle; peak RSS sampled from /proc.
+ * `simulatorPid`, with --store-time: the simulator whose CPU is read at cycle.started and at each page.stored.
+ */
+async function once(configFile: string, simulatorPid?: number): Promise<OnceRun> {
   const run: OnceRun = { exit: 0, peakRss: 0, startedAt: 0, lastPageAt: 0, finishedAt: 0, counts: {} };
+  const storeTimeFile = values['store-time'] ? path.join(path.dirname(configFile), `store-time-${Date.now()}.json`) : undefined;
+  const measuring = storeTimeFile ? [`--import=${storeTimeScript}`] : [];
+  let simulatorCpu = { atStart: 0, atLastPage: 0 };
   // As the image runs it (Dockerfile ENV and ENTRYPOINT, see src/app/node-flags.ts).
-  const started = start([...RELAY_NODE_FLAGS, ...profiling('once'), cli, 'once', '--config', configFile], (line) => {
+  const started = start([...RELAY_NODE_FLAGS, ...profiling('once'), ...measuring, cli, 'once', '--config', configFile], (line) => {
     const fields = json(line);
     if (!fields) return;
     const time = typeof fields.time === 'number' ? fields.time : Date.parse(String(fields.time));
-    if (fields.event === 'cycle.started') run.startedAt = run.lastPageAt = time;
-    else if (fields.event === 'page.stored') run.lastPageAt = time;
-    else if (fields.event === 'cycle.finished') {
+    const simulatorNow = () => (storeTimeFile && simulatorPid ? cpuMs(simulatorPid) : 0);
+    if (fields.event === 'cycle.started') {
+      run.startedAt = run.lastPageAt = time;
+      simulatorCpu = { atStart: simulatorNow(), atLastPage: simulatorNow() };
+    } else if (fields.event === 'page.stored') {
+      run.lastPageAt = time;
+      simulatorCpu.atLastPage = simulatorNow();
+    } else if (fields.event === 'cycle.finished') {
       run.finishedAt = time;
       for (const [key, value] of Object.entries(fields)) if (typeof value === 'number') run.counts[key] = value;
     }
-  }, RELAY_ENV);
+  }, { ...RELAY_ENV, ...(storeTimeFile ? { VERZUIM_BENCH_STORE_TIME: storeTimeFile } : {}) });
   const pid = started.child.pid!;
   // VmHWM is the peak so far: sampling it often enough misses only the last moments' growth.
   const sampler = setInterval(() => (run.peakRss = Math.max(run.peakRss, peakRss(pid))), 25);
   run.exit = await started.exited;
   clearInterval(sampler);
   if (run.exit > 1) throw new Error(`verzuim-relay once exited with ${run.exit}: ${started.stderr()}`);
+  if (storeTimeFile) {
+    // A cycle that stored no page (delivery only) writes no file.
+    try {
+      run.storeTime = JSON.parse(readFileSync(storeTimeFile, 'utf8')) as StoreTime;
+      run.simulatorCpuMs = simulatorCpu.atLastPage - simulatorCpu.atStart;
+    } catch {
+      run.storeTime = undefined;
+    }
+  }
   return run;
 }
 
@@ -207,6 +248,25 @@ const DAEMON_IDLE_CYCLES = 10;
 const mb = (bytes: number) => bytes / 2 ** 20;
 const f = (n: number, digits = 0) => n.toFixed(digits);
 
+/**
+ * --store-time: what the relay spent in fetch + store, against the time an ingest ratio of 0.5 allows
+ * (the mutations at half the page ceiling) and the CPU the machine's cores have in that time.
+ */
+function storeTimeRows(runs: OnceRun[], fetched: number, ingestSeconds: number, ceiling: number): [string, string, string][] {
+  const measured = runs.filter((run) => run.storeTime);
+  const count = (key: 'statements' | 'commits') => measured.reduce((sum, run) => sum + run.storeTime![key], 0);
+  const total = (key: 'statementsMs' | 'commitsMs' | 'cpuMs' | 'windowMs') => measured.reduce((sum, run) => sum + run.storeTime![key], 0) / 1000;
+  const simulator = measured.reduce((sum, run) => sum + (run.simulatorCpuMs ?? 0), 0) / 1000;
+  const allowed = fetched / (ceiling / 2);
+  const cores = os.cpus().length;
+  return [
+    ['relay: in SQLite', `${f(total('statementsMs') + total('commitsMs'), 2)} s`, `of the ${f(ingestSeconds, 2)} s of fetch + store: ${count('statements')} statements ${f(total('statementsMs'), 2)} s, ${count('commits')} commits ${f(total('commitsMs'), 2)} s (wall time inside the calls, fsync included)`],
+    ['relay: CPU', `${f(total('cpuMs'), 2)} s`, `user + system of the relay over fetch + store (${f((100 * total('cpuMs')) / total('windowMs'))} % of one core)`],
+    ['simulator: CPU', `${f(simulator, 2)} s`, `user + system of the simulator over the same window`],
+    ['ratio 0.5 allows', `${f(allowed, 2)} s`, `for fetch + store: ${fetched} mutations at half the page ceiling; ${cores} cores give ${f(cores * allowed, 2)} s of CPU in that time`],
+  ];
+}
+
 const dir = mkdtempSync(path.join(os.tmpdir(), 'verzuim-relay-bench-'));
 let exitCode = 0;
 try {
@@ -250,7 +310,7 @@ try {
     }
   };
   for (;;) {
-    const run = await once(configFile);
+    const run = await once(configFile, sim.child.pid);
     runs.push(run);
     if (unfinished() === 0 || (run.counts.sent ?? 0) === 0 || runs.length >= 50) break;
   }
@@ -294,6 +354,7 @@ try {
     ['relay: idle, fresh', `${onceIdleMs} ms`, `once, in a new process (start-up cycle of the daemon: ${running.cycles[0]} ms)`],
     ['relay: cycles', `${backlogCycles}`, `until the outbox was empty (${unfinished()} left)`],
     ['database', `${f(mb(db), 1)} MiB`, config.storage.path.replace(dir, '$TMP')],
+    ...(values['store-time'] ? storeTimeRows(runs, fetched, ingestSeconds, pagesCeiling.perSecond) : []),
   ];
   console.log(`verzuim-relay bench: Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'cpu'}, ${f(os.totalmem() / 2 ** 30)} GiB`);
   for (const [name, value, note] of rows) console.log(`  ${name.padEnd(22)} ${value.padStart(20)}   ${note}`);
