@@ -254,6 +254,7 @@ const f = (n: number, digits = 0) => n.toFixed(digits);
  */
 function storeTimeRows(runs: OnceRun[], fetched: number, ingestSeconds: number, ceiling: number): [string, string, string][] {
   const measured = runs.filter((run) => run.storeTime);
+  if (measured.length === 0) return [['relay: in SQLite', '-', 'no cycle stored a page']];
   const count = (key: 'statements' | 'commits') => measured.reduce((sum, run) => sum + run.storeTime![key], 0);
   const total = (key: 'statementsMs' | 'commitsMs' | 'cpuMs' | 'windowMs') => measured.reduce((sum, run) => sum + run.storeTime![key], 0) / 1000;
   const simulator = measured.reduce((sum, run) => sum + (run.simulatorCpuMs ?? 0), 0) / 1000;
