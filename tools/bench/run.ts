@@ -147,12 +147,12 @@ async function once(configFile: string, simulatorPid?: number): Promise<OnceRun>
   const storeTimeFile = values['store-time'] ? path.join(path.dirname(configFile), `store-time-${Date.now()}.json`) : undefined;
   const measuring = storeTimeFile ? [`--import=${storeTimeScript}`] : [];
   let simulatorCpu = { atStart: 0, atLastPage: 0 };
+  const simulatorNow = () => (storeTimeFile && simulatorPid ? cpuMs(simulatorPid) : 0);
   // As the image runs it (Dockerfile ENV and ENTRYPOINT, see src/app/node-flags.ts).
   const started = start([...RELAY_NODE_FLAGS, ...profiling('once'), ...measuring, cli, 'once', '--config', configFile], (line) => {
     const fields = json(line);
     if (!fields) return;
     const time = typeof fields.time === 'number' ? fields.time : Date.parse(String(fields.time));
-    const simulatorNow = () => (storeTimeFile && simulatorPid ? cpuMs(simulatorPid) : 0);
     if (fields.event === 'cycle.started') {
       run.startedAt = run.lastPageAt = time;
       simulatorCpu = { atStart: simulatorNow(), atLastPage: simulatorNow() };
