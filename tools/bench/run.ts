@@ -21,7 +21,7 @@
  * (store-time.ts).
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -170,14 +170,10 @@ async function once(configFile: string, simulatorPid?: number): Promise<OnceRun>
   run.exit = await started.exited;
   clearInterval(sampler);
   if (run.exit > 1) throw new Error(`verzuim-relay once exited with ${run.exit}: ${started.stderr()}`);
-  if (storeTimeFile) {
-    // A cycle that stored no page (delivery only) writes no file.
-    try {
-      run.storeTime = JSON.parse(readFileSync(storeTimeFile, 'utf8')) as StoreTime;
-      run.simulatorCpuMs = simulatorCpu.atLastPage - simulatorCpu.atStart;
-    } catch {
-      run.storeTime = undefined;
-    }
+  // A cycle that stored no page (delivery only) writes no file: it has no store time.
+  if (storeTimeFile && existsSync(storeTimeFile)) {
+    run.storeTime = JSON.parse(readFileSync(storeTimeFile, 'utf8')) as StoreTime;
+    run.simulatorCpuMs = simulatorCpu.atLastPage - simulatorCpu.atStart;
   }
   return run;
 }
